@@ -1,0 +1,1 @@
+"""bysecond: usage billing by the second."""

@@ -1,0 +1,45 @@
+"""The invoice document's bytes: one canonical JSON form, so R16 can be checked byte for byte."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from decimal import Decimal
+from typing import Any
+
+
+def canonical_json(value: Any) -> bytes:
+    """Compact JSON in the document's own key order; Decimals written as exact numbers."""
+    parts: list[str] = []
+    _write(value, parts)
+    return "".join(parts).encode("utf-8")
+
+
+def content_hash(document_bytes: bytes) -> str:
+    """R13: the hash a finalised document carries (SHA-256, hex)."""
+    return hashlib.sha256(document_bytes).hexdigest()
+
+
+def _write(value: Any, out: list[str]) -> None:
+    if isinstance(value, dict):
+        out.append("{")
+        for position, (key, item) in enumerate(value.items()):
+            if position:
+                out.append(",")
+            out.append(json.dumps(str(key), ensure_ascii=False))
+            out.append(":")
+            _write(item, out)
+        out.append("}")
+    elif isinstance(value, list | tuple):
+        out.append("[")
+        for position, item in enumerate(value):
+            if position:
+                out.append(",")
+            _write(item, out)
+        out.append("]")
+    elif isinstance(value, bool) or value is None or isinstance(value, int | str):
+        out.append(json.dumps(value, ensure_ascii=False))
+    elif isinstance(value, Decimal) and value.is_finite():
+        out.append(format(value, "f"))
+    else:
+        raise TypeError(f"{type(value).__name__} has no place in an invoice document")

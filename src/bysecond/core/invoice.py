@@ -1,0 +1,351 @@
+"""Invoice assembly: lines, subtotal, credits, VAT, comparison -> the document (R8-R16).
+
+`build_invoice` is a pure function of the events, the catalog, the grants, the
+organisation's settings and the policy (R16): no clock, no storage, no randomness.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from .catalog import Catalog
+from .credits import Accrual, GrantBalance, Settlement, settle
+from .events import Event
+from .lines import KINDS, Line, build_lines, line_totals, subtotal
+from .metering import Anomaly, Usage, meter
+from .money import Currency, currency, decimal_text, format_decimal
+from .period import BillingPeriod, rfc3339
+from .policy import FORMER_POLICY, Policy
+from .policy import policy as named_policy
+from .rating import rate
+from .tax import vat_treatment
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    """The organisation's billing settings (R1, R6, R11)."""
+
+    id: str
+    name: str = ""
+    address: str = ""
+    country: str = ""
+    vat_number: str = ""
+    time_zone: str = "UTC"
+    policy: str = "per-second"
+    vat_rate: Decimal = Decimal("0.20")
+    currency: str = "EUR"
+    locale: str = "en"
+
+
+@dataclass(frozen=True, slots=True)
+class Seller:
+    name: str = "bysecond platform"
+    address: str = ""
+    country: str = "FR"
+    vat_number: str = ""
+    company_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Adjustment:
+    """R14: what a finalised period costs now minus what was invoiced for it."""
+
+    corrects_period: str
+    kind: str
+    resource_id: str
+    invoiced: Decimal
+    recomputed: Decimal
+
+    @property
+    def amount(self) -> Decimal:
+        return self.recomputed - self.invoiced
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """R15: the same usage rated under another policy: billed seconds and amount per line."""
+
+    policy: Policy
+    lines: dict[tuple[str, str], tuple[int, Decimal]]
+
+    @property
+    def subtotal(self) -> Decimal:
+        return sum((amount for _, amount in self.lines.values()), Decimal(0))
+
+
+@dataclass(frozen=True)
+class Invoice:
+    customer: Customer
+    seller: Seller
+    period: BillingPeriod
+    policy: Policy
+    lines: tuple[Line, ...]
+    settlement: Settlement
+    comparison: Comparison
+    anomalies: tuple[Anomaly, ...]
+    usage: Usage = field(repr=False)
+
+    @property
+    def id(self) -> str:
+        return invoice_id(self.customer.id, self.period.key)
+
+    @property
+    def unpriced(self) -> tuple[Anomaly, ...]:
+        return tuple(a for a in self.anomalies if a.kind == "unpriced")
+
+    @property
+    def finalizable(self) -> bool:
+        """An invoice with usage that has no price cannot be issued."""
+        return not self.unpriced
+
+    def document(self) -> dict[str, Any]:
+        return _document(self)
+
+
+def invoice_id(organization_id: str, period_key: str) -> str:
+    digest = hashlib.sha256(f"{organization_id}\x00{period_key}".encode()).hexdigest()
+    return "inv_" + digest[:24]
+
+
+def build_invoice(
+    customer: Customer,
+    period: BillingPeriod,
+    events: Iterable[Event],
+    catalog: Catalog,
+    grants: Sequence[GrantBalance] = (),
+    *,
+    seller: Seller = Seller(),
+    adjustments: Sequence[Adjustment] = (),
+    policy: Policy | None = None,
+    compare_with: Policy = FORMER_POLICY,
+    until: datetime | None = None,
+) -> Invoice:
+    """The invoice of `customer` for `period` (R8-R12, R15).
+
+    `until` cuts the window short for an estimate of the period so far; running
+    resources are then billed up to it.
+    """
+    period = BillingPeriod(period.year, period.month, customer.time_zone)  # R1
+    chosen = policy or named_policy(customer.policy)
+    cur = currency(customer.currency)
+    end = period.end if until is None else max(period.start, min(until, period.end))
+    usage = meter(events, period.start, end)
+    rating = rate(usage, catalog, cur.code, chosen)
+    usage_lines = build_lines(rating, usage, cur)
+    adjustment_lines = [_adjustment_line(a, period) for a in adjustments]
+    lines = tuple(sorted(usage_lines + adjustment_lines, key=lambda line: line.sort_key))
+    accruals = [accrual for line in lines for accrual in line.accruals]
+    treatment = vat_treatment(
+        customer.country, customer.vat_number, seller.country, customer.vat_rate
+    )
+    settlement = settle(subtotal(lines), accruals, grants, period.end, treatment, cur)
+    compared = line_totals(rate(usage, catalog, cur.code, compare_with), cur)
+    anomalies = tuple(sorted((*usage.anomalies, *rating.unpriced), key=lambda a: a.sort_key))
+    return Invoice(
+        customer,
+        seller,
+        period,
+        chosen,
+        lines,
+        settlement,
+        Comparison(compare_with, compared),
+        anomalies,
+        usage,
+    )
+
+
+def adjustments_for(
+    corrects_period: str,
+    invoiced: Mapping[tuple[str, str], Decimal],
+    recomputed: Iterable[Line],
+) -> list[Adjustment]:
+    """R14: per resource, the recomputed amount of a finalised period minus what was
+    invoiced for it; resources whose amount did not change get no line."""
+    now = {
+        (line.kind, line.resource_id): line.amount
+        for line in recomputed
+        if line.kind != "adjustment"
+    }
+    found = []
+    for kind, resource in sorted(set(now) | set(invoiced)):
+        before = invoiced.get((kind, resource), Decimal(0))
+        after = now.get((kind, resource), Decimal(0))
+        if before != after:
+            found.append(Adjustment(corrects_period, kind, resource, before, after))
+    return found
+
+
+def _adjustment_line(adjustment: Adjustment, period: BillingPeriod) -> Line:
+    amount = adjustment.amount
+    # A positive correction is owed from the start of the period that carries it.
+    accruals = (Accrual(period.start, period.start, Fraction(amount)),) if amount > 0 else ()
+    detail = {
+        "corrects_period": adjustment.corrects_period,
+        "kind": adjustment.kind,
+        "resource_id": adjustment.resource_id,
+        "invoiced": decimal_text(adjustment.invoiced),
+        "recomputed": decimal_text(adjustment.recomputed),
+        "amount": decimal_text(amount),
+    }
+    description = (
+        f"Adjustment for {adjustment.corrects_period}: {adjustment.kind} {adjustment.resource_id}"
+    )
+    return Line(
+        "adjustment",
+        adjustment.resource_id,
+        description,
+        0,
+        Fraction(amount),
+        amount,
+        (detail,),
+        accruals,
+        adjustment.corrects_period,
+    )
+
+
+def _money(value: Decimal, cur: Currency) -> str:
+    return format_decimal(value, cur)
+
+
+def _document(invoice: Invoice) -> dict[str, Any]:
+    cur = currency(invoice.customer.currency)
+    s = invoice.settlement
+    lines = [_line_document(number, line, cur) for number, line in enumerate(invoice.lines, 1)]
+    by_kind = {
+        kind: _money(sum((ln.amount for ln in invoice.lines if ln.kind == kind), Decimal(0)), cur)
+        for kind in KINDS
+    }
+    customer, seller = invoice.customer, invoice.seller
+    return {
+        "id": invoice.id,
+        "number": None,
+        "status": "draft",
+        "organization_id": customer.id,
+        "currency": cur.code,
+        "policy": invoice.policy.name,
+        "issued_at": None,
+        "period": {
+            "key": invoice.period.key,
+            "start": rfc3339(invoice.period.start),
+            "end": rfc3339(invoice.period.end),
+            "time_zone": invoice.period.time_zone,
+        },
+        "seller": {
+            "name": seller.name,
+            "address": seller.address,
+            "country": seller.country,
+            "vat_number": seller.vat_number,
+            "company_id": seller.company_id,
+        },
+        "buyer": {
+            "organization_id": customer.id,
+            "name": customer.name or customer.id,
+            "address": customer.address,
+            "country": customer.country,
+            "vat_number": customer.vat_number,
+            "locale": customer.locale,
+        },
+        "lines": lines,
+        "totals_by_kind": by_kind,
+        "subtotal": _money(s.subtotal, cur),
+        "promotional_credits_applied": _money(s.promotional_applied, cur),
+        "taxable_amount": _money(s.taxable, cur),
+        "vat_rate": decimal_text(s.vat.rate),
+        "vat_amount": _money(s.vat_amount, cur),
+        "reverse_charge": s.vat.reverse_charge,
+        "vat_mention": s.vat.mention,
+        "total": _money(s.total, cur),
+        "prepaid_credits_applied": _money(s.prepaid_applied, cur),
+        "amount_due": _money(s.amount_due, cur),
+        "credits": [
+            {
+                "grant_id": use.grant.id,
+                "kind": use.grant.kind,
+                "expires_at": rfc3339(use.grant.expires_at) if use.grant.expires_at else None,
+                "available_before": _money(use.available_before, cur),
+                "applied": _money(use.applied, cur),
+                "expired": _money(use.expired, cur),
+                "remaining": _money(use.remaining, cur),
+            }
+            for use in s.uses
+        ],
+        "credit_summary": _credit_summary(s, cur),
+        "comparison": {
+            "policy": invoice.comparison.policy.name,
+            "subtotal": _money(invoice.comparison.subtotal, cur),
+            "difference": _money(s.subtotal - invoice.comparison.subtotal, cur),
+            "lines": [
+                {
+                    "id": f"L{number:03d}",
+                    "kind": line.kind,
+                    "resource_id": line.resource_id,
+                    "billed_seconds": compared[0],
+                    "amount": _money(compared[1], cur),
+                }
+                for number, line in enumerate(invoice.lines, 1)
+                if (compared := invoice.comparison.lines.get((line.kind, line.resource_id)))
+            ],
+        },
+        "anomalies": [
+            {
+                "kind": a.kind,
+                "source": a.source,
+                "event_id": a.event_id,
+                "resource_id": a.resource_id,
+                "time": rfc3339(a.time),
+                "message": a.message,
+            }
+            for a in invoice.anomalies
+        ],
+    }
+
+
+def _line_document(number: int, line: Line, cur: Currency) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "id": f"L{number:03d}",
+        "kind": line.kind,
+        "resource_id": line.resource_id,
+        "description": line.description,
+        "billed_seconds": line.billed_seconds,
+        "amount": _money(line.amount, cur),
+    }
+    if line.corrects_period:
+        document["corrects_period"] = line.corrects_period
+    document["details"] = list(line.details)
+    return document
+
+
+def _credit_summary(s: Settlement, cur: Currency) -> dict[str, dict[str, str]]:
+    def total(kind: str, attribute: str) -> str:
+        return _money(
+            sum((getattr(u, attribute) for u in s.uses if u.grant.kind == kind), Decimal(0)), cur
+        )
+
+    return {
+        "promotional": {
+            "available": total("promotional", "available_before"),
+            "used": total("promotional", "applied"),
+            "expired": total("promotional", "expired"),
+            "remaining": total("promotional", "remaining"),
+        },
+        "prepaid": {
+            "available": total("prepaid", "available_before"),
+            "used": total("prepaid", "applied"),
+            "remaining": total("prepaid", "remaining"),
+        },
+    }
+
+
+def finalize(document: Mapping[str, Any], number: str, issued_at: datetime) -> dict[str, Any]:
+    """R13: the issued form of a draft document: numbered, dated, never changed again."""
+    issued = dict(document)
+    issued["number"] = number
+    issued["status"] = "finalized"
+    issued["issued_at"] = rfc3339(issued_at)
+    return issued

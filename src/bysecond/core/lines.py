@@ -1,0 +1,211 @@
+"""Invoice lines: one per application, add-on, custom task and metered quantity (R8).
+
+Each line keeps every rated piece as a detail and rounds only its exact sum (R12).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from .credits import Accrual
+from .metering import Usage
+from .money import Currency, decimal_text, format_exact, round_half_up
+from .period import rfc3339
+from .rating import RatedPiece, Rating
+
+KINDS = ("application", "addon", "task", "usage", "adjustment")
+_KIND_ORDER = {kind: position for position, kind in enumerate(KINDS)}
+
+
+@dataclass(frozen=True)
+class Line:
+    kind: str
+    resource_id: str
+    description: str
+    billed_seconds: int
+    exact: Fraction
+    amount: Decimal  # R8/R12: the rounding of the exact sum of the details
+    details: tuple[dict[str, Any], ...]
+    accruals: tuple[Accrual, ...]
+    corrects_period: str | None = None
+
+    @property
+    def sort_key(self) -> tuple[int, str, str]:
+        return (_KIND_ORDER[self.kind], self.corrects_period or "", self.resource_id)
+
+
+def build_lines(rating: Rating, usage: Usage, cur: Currency) -> list[Line]:
+    """Group rated usage into lines, in a fixed order (R16)."""
+    groups: dict[tuple[str, str], list[RatedPiece]] = {}
+    for rated in rating.pieces:
+        kind = "application" if rated.piece.kind == "instance" else "addon"
+        groups.setdefault((kind, rated.piece.owner_id), []).append(rated)
+    lines = [
+        _uptime_line(kind, owner, rated, usage, cur) for (kind, owner), rated in groups.items()
+    ]
+    tasks: dict[str, list[Any]] = {}
+    for task in rating.tasks:
+        tasks.setdefault(task.task.task_id, []).append(task)
+    for task_id, rated_tasks in tasks.items():
+        rated_tasks.sort(key=lambda t: (t.task.at, t.task.source, t.task.event_id))
+        details = tuple(
+            {
+                "task_id": t.task.task_id,
+                "event_id": t.task.event_id,
+                "at": rfc3339(t.task.at),
+                "price_key": t.price.key if t.price else None,
+                "quantity": decimal_text(t.quantity),
+                "unit_price": rate_text(t.unit_price, cur),
+                "amount": format_exact(t.amount),
+            }
+            for t in rated_tasks
+        )
+        exact = sum((t.amount for t in rated_tasks), Fraction(0))
+        accruals = tuple(Accrual(t.task.at, t.task.at, t.amount) for t in rated_tasks)
+        lines.append(
+            Line(
+                "task",
+                task_id,
+                rated_tasks[0].task.description,
+                0,
+                exact,
+                round_half_up(exact, cur),
+                details,
+                accruals,
+            )
+        )
+    meters: dict[tuple[str, str], list[Any]] = {}
+    for quantity in rating.quantities:
+        meters.setdefault((quantity.usage.meter, quantity.usage.resource_id), []).append(quantity)
+    for (meter, resource_id), rated_quantities in meters.items():
+        rated_quantities.sort(key=lambda q: (q.usage.at, q.usage.source, q.usage.event_id))
+        details = tuple(
+            {
+                "meter": meter,
+                "at": rfc3339(q.usage.at),
+                "quantity": decimal_text(q.usage.quantity),
+                "unit": q.price.unit,
+                "unit_price": rate_text(Fraction(q.price.amount), cur),
+                "amount": format_exact(q.amount),
+            }
+            for q in rated_quantities
+        )
+        exact = sum((q.amount for q in rated_quantities), Fraction(0))
+        total_quantity = sum((q.usage.quantity for q in rated_quantities), Decimal(0))
+        unit = rated_quantities[0].price.unit
+        lines.append(
+            Line(
+                "usage",
+                usage_line_id(resource_id, meter),
+                f"{meter} of {resource_id}: {decimal_text(total_quantity)} {unit}",
+                0,
+                exact,
+                round_half_up(exact, cur),
+                details,
+                tuple(Accrual(q.usage.at, q.usage.at, q.amount) for q in rated_quantities),
+            )
+        )
+    return sorted(lines, key=lambda line: line.sort_key)
+
+
+def _uptime_line(
+    kind: str, owner: str, rated: list[RatedPiece], usage: Usage, cur: Currency
+) -> Line:
+    rated.sort(key=lambda r: (r.start, r.piece.resource_id, r.end, r.price.key))
+    exact = sum((r.amount for r in rated), Fraction(0))
+    billed = sum(r.billed_seconds for r in rated)
+    if kind == "application":
+        name = usage.application_names.get(owner, owner)
+        instances = len({r.piece.resource_id for r in rated})
+        builds = len({r.piece.resource_id for r in rated if r.piece.role == "build"})
+        description = f"Application {name}: {instances} instance{'s' * (instances != 1)}"
+        if builds:
+            description += f", {builds} of them build{'s' * (builds != 1)}"
+        details = tuple(_instance_detail(r, cur) for r in rated)
+    else:
+        name = usage.addon_names.get(owner, owner)
+        plans = sorted({r.piece.price_key.split(".", 1)[1] for r in rated})
+        description = f"Add-on {name} ({', '.join(plans)})"
+        details = tuple(_addon_detail(r, cur) for r in rated)
+    accruals = tuple(Accrual(r.start, r.end, r.amount) for r in rated)
+    return Line(
+        kind, owner, description, billed, exact, round_half_up(exact, cur), details, accruals
+    )
+
+
+def _timing(rated: RatedPiece, cur: Currency) -> dict[str, Any]:
+    return {
+        "price_key": rated.price.key,
+        "start": rfc3339(rated.start),
+        "end": rfc3339(rated.end),
+        "elapsed_seconds": seconds_number(rated.elapsed_micros),
+        "billed_seconds": rated.billed_seconds,
+        "rate_per_hour": rate_text(rated.price.rate_per_hour, cur),
+        "amount": format_exact(rated.amount),
+    }
+
+
+def _instance_detail(rated: RatedPiece, cur: Currency) -> dict[str, Any]:
+    piece = rated.piece
+    return {
+        "instance_id": piece.resource_id,
+        "role": piece.role,
+        "flavor": piece.variant,
+        **_timing(rated, cur),
+    }
+
+
+def _addon_detail(rated: RatedPiece, cur: Currency) -> dict[str, Any]:
+    _, provider, plan = rated.piece.price_key.split(".", 2)
+    return {
+        "addon_id": rated.piece.resource_id,
+        "provider": provider,
+        "plan": plan,
+        **_timing(rated, cur),
+    }
+
+
+def usage_line_id(resource_id: str, meter: str) -> str:
+    """A metered quantity's line is per resource and meter (R8)."""
+    return f"{resource_id}/{meter}"
+
+
+def seconds_number(micros: int) -> int | Decimal:
+    """Elapsed time as a JSON number: whole seconds, or exact microsecond decimals."""
+    if micros % 1_000_000 == 0:
+        return micros // 1_000_000
+    return Decimal(micros).scaleb(-6).normalize()
+
+
+def rate_text(value: Fraction, cur: Currency) -> str:
+    """A unit price to 12 decimals, trailing zeros dropped down to the minor unit."""
+    text = format_exact(value, 12)
+    whole, _, decimals = text.partition(".")
+    decimals = decimals.rstrip("0").ljust(cur.minor_unit, "0")
+    return f"{whole}.{decimals}" if decimals else whole
+
+
+def line_totals(rating: Rating, cur: Currency) -> dict[tuple[str, str], tuple[int, Decimal]]:
+    """Billed seconds and rounded amount per line, without details: for comparisons (R15)."""
+    exact: dict[tuple[str, str], Fraction] = {}
+    billed: dict[tuple[str, str], int] = {}
+    for rated in rating.pieces:
+        key = ("application" if rated.piece.kind == "instance" else "addon", rated.piece.owner_id)
+        exact[key] = exact.get(key, Fraction(0)) + rated.amount
+        billed[key] = billed.get(key, 0) + rated.billed_seconds
+    for task in rating.tasks:
+        key = ("task", task.task.task_id)
+        exact[key] = exact.get(key, Fraction(0)) + task.amount
+    for quantity in rating.quantities:
+        key = ("usage", usage_line_id(quantity.usage.resource_id, quantity.usage.meter))
+        exact[key] = exact.get(key, Fraction(0)) + quantity.amount
+    return {key: (billed.get(key, 0), round_half_up(value, cur)) for key, value in exact.items()}
+
+
+def subtotal(lines: Iterable[Line]) -> Decimal:
+    """R9: the sum of the rounded line amounts."""
+    return sum((line.amount for line in lines), Decimal(0))

@@ -1,0 +1,1 @@
+"""Deterministic generation of a realistic platform month, for the demo and benchmarks."""

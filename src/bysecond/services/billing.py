@@ -1,0 +1,323 @@
+"""Billing runs: drafts, finalisation with gapless numbers, credits drawn, late usage (R13, R14).
+
+Each organisation is billed in its own transaction: the number, the final document, its
+hash and the credit ledger entries are written together or not at all, so a run killed
+at any point and run again ends with the same invoices, no gap and no repeated number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bysecond.core.catalog import Catalog
+from bysecond.core.document import canonical_json, content_hash
+from bysecond.core.events import Event
+from bysecond.core.invoice import (
+    Adjustment,
+    Customer,
+    Invoice,
+    Seller,
+    adjustments_for,
+    build_invoice,
+    finalize,
+)
+from bysecond.core.period import BillingPeriod, rfc3339
+from bysecond.core.policy import policy as named_policy
+from bysecond.services.customers import customer, grant_balances, organization
+from bysecond.store.database import Database
+from bysecond.store.events import events_for
+from bysecond.store.invoices import next_invoice_number
+from bysecond.store.schema import Invoice as StoredInvoice
+from bysecond.store.schema import LedgerEntry, Organization, StoredEvent
+
+Outcome = Literal["finalized", "draft", "refused", "already_final", "no_usage"]
+# Events stamped this long before a finalisation are rechecked for late usage (R14): a
+# margin for events whose transaction committed while the invoice was being issued.
+LATE_MARGIN = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class BillingContext:
+    """What a run bills with: the catalog, the seller, and the run's clock reading."""
+
+    catalog: Catalog
+    seller: Seller
+    as_of: datetime  # the issue date of what it finalises; grants given after are left out
+
+
+@dataclass(frozen=True)
+class OrganizationResult:
+    organization_id: str
+    outcome: Outcome
+    number: str | None = None
+    subtotal: Decimal = Decimal(0)
+    total: Decimal = Decimal(0)
+    amount_due: Decimal = Decimal(0)
+    credits_used: Decimal = Decimal(0)
+    reason: str = ""
+
+
+@dataclass
+class BillingReport:
+    period: str
+    finalize: bool
+    results: list[OrganizationResult] = field(default_factory=list)
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for r in self.results if r.outcome == outcome)
+
+    @property
+    def refused(self) -> list[OrganizationResult]:
+        return [r for r in self.results if r.outcome == "refused"]
+
+
+def bill_period(
+    database: Database,
+    context: BillingContext,
+    period_key: str,
+    *,
+    issue: bool,
+    organizations: Sequence[str] | None = None,
+    progress: Callable[[OrganizationResult], None] | None = None,
+) -> BillingReport:
+    """Draft (and with `issue`, finalise) the invoice of every organisation for a period.
+
+    Organisations are taken in id order, each in a transaction of its own.
+    """
+    BillingPeriod.parse(period_key)  # refuse a malformed period before any work
+    if organizations is None:
+        with database.unit_of_work(read_only=True) as uow:
+            organizations = list(
+                uow.session.scalars(select(Organization.id).order_by(Organization.id))
+            )
+    report = BillingReport(period_key, issue)
+    for organization_id in organizations:
+        with database.unit_of_work() as uow:
+            result = bill_organization(
+                uow.session, context, organization_id, period_key, issue=issue
+            )
+            uow.commit()
+        report.results.append(result)
+        if progress:
+            progress(result)
+    return report
+
+
+def bill_organization(
+    session: Session, context: BillingContext, organization_id: str, period_key: str, *, issue: bool
+) -> OrganizationResult:
+    """One organisation's invoice for a period, inside the caller's transaction."""
+    stored = stored_invoice(session, organization_id, period_key)
+    if stored is not None and stored.status != "draft":
+        return OrganizationResult(
+            organization_id,
+            "already_final",
+            stored.number,
+            reason="already issued: it never changes (R13)",
+        )
+    invoice = draft_invoice(session, context, organization_id, period_key)
+    nothing_to_bill = not invoice.lines and not invoice.unpriced
+    if nothing_to_bill and not any(u.expired for u in invoice.settlement.uses):
+        if stored is not None:
+            session.delete(stored)  # a draft with nothing left to bill
+        return OrganizationResult(organization_id, "no_usage")
+    document = invoice.document()
+    if issue and context.as_of < invoice.period.end:
+        # R1/R13: a period ends at midnight in the organisation's own time zone; until
+        # then its usage is not complete and the invoice stays a draft.
+        _save(session, stored, invoice, document, None)
+        return _result(
+            organization_id,
+            "refused",
+            invoice,
+            None,
+            reason=(
+                f"{period_key} ends at {rfc3339(invoice.period.end)} in the organisation's time "
+                f"zone ({invoice.period.time_zone}); it can be finalised after that"
+            ),
+        )
+    if not issue or not invoice.finalizable:
+        _save(session, stored, invoice, document, None)
+        if not issue:
+            return _result(organization_id, "draft", invoice, None)
+        unpriced = invoice.unpriced
+        return _result(
+            organization_id,
+            "refused",
+            invoice,
+            None,
+            reason=(
+                f"{len(unpriced)} piece(s) of usage have no price, first: {unpriced[0].message}; "
+                "add the prices to the catalog, then finalise again"
+            ),
+        )
+    number = next_invoice_number(session.connection(), context.as_of.year)
+    issued = finalize(document, number, context.as_of)
+    row = _save(session, stored, invoice, issued, number)
+    for use in invoice.settlement.uses:
+        for kind, amount in (("applied", use.applied), ("expired", use.expired)):
+            if amount:
+                session.add(
+                    LedgerEntry(
+                        grant_id=use.grant.id,
+                        organization_id=organization_id,
+                        invoice_id=row.id,
+                        kind=kind,
+                        amount=amount,
+                        at=context.as_of,
+                    )
+                )
+    return _result(organization_id, "finalized", invoice, number)
+
+
+def draft_invoice(
+    session: Session,
+    context: BillingContext,
+    organization_id: str,
+    period_key: str,
+    *,
+    until: datetime | None = None,
+) -> Invoice:
+    """The invoice as it stands now: every event known, late usage adjusted (R14)."""
+    settings = customer(organization(session, organization_id))
+    period = BillingPeriod.parse(period_key, settings.time_zone)
+    events = events_for(session.connection(), organization_id, before=period.end)
+    balances = grant_balances(session, organization_id, context.as_of)
+    adjustments = late_adjustments(session, context, settings, period, events)
+    return build_invoice(
+        settings,
+        period,
+        events,
+        context.catalog,
+        balances,
+        seller=context.seller,
+        adjustments=adjustments,
+        until=until,
+    )
+
+
+def late_adjustments(
+    session: Session,
+    context: BillingContext,
+    settings: Customer,
+    period: BillingPeriod,
+    events: Sequence[Event],
+) -> list[Adjustment]:
+    """R14: for each finalised earlier period that received usage after it was issued,
+    what it costs now minus what was invoiced for it (including earlier adjustments)."""
+    finals = session.scalars(
+        select(StoredInvoice)
+        .where(StoredInvoice.organization_id == settings.id)
+        .where(StoredInvoice.period < period.key)
+        .where(StoredInvoice.status != "draft")
+        .order_by(StoredInvoice.period)
+    ).all()
+    documents = [(row, orjson.loads(row.document)) for row in finals]
+    found: list[Adjustment] = []
+    for row, document in documents:
+        assert row.issued_at is not None
+        if not _has_late_events(session, settings.id, document, row.issued_at - LATE_MARGIN):
+            continue
+        # The period is re-rated as it was invoiced: its policy and its time zone.
+        then = replace(
+            settings, policy=document["policy"], time_zone=document["period"]["time_zone"]
+        )
+        corrected = BillingPeriod.parse(row.period, then.time_zone)
+        recomputed = build_invoice(
+            then,
+            corrected,
+            [e for e in events if e.time < corrected.end],
+            context.catalog,
+            seller=context.seller,
+            policy=named_policy(document["policy"]),
+        )
+        invoiced = _invoiced_amounts(row.period, document, (d for _, d in documents))
+        found += adjustments_for(row.period, invoiced, recomputed.lines)
+    return found
+
+
+def _has_late_events(
+    session: Session, organization_id: str, document: dict[str, Any], since: datetime
+) -> bool:
+    start = datetime.fromisoformat(document["period"]["start"])
+    end = datetime.fromisoformat(document["period"]["end"])
+    late = session.scalar(
+        select(StoredEvent.seq)
+        .where(StoredEvent.organization_id == organization_id)
+        .where(StoredEvent.time >= start, StoredEvent.time < end)
+        .where(StoredEvent.received_at >= since)
+        .limit(1)
+    )
+    return late is not None
+
+
+def _invoiced_amounts(
+    period_key: str, document: dict[str, Any], all_documents: Iterable[dict[str, Any]]
+) -> dict[tuple[str, str], Decimal]:
+    """What has been invoiced for a period: its own lines plus later corrections of it."""
+    invoiced: dict[tuple[str, str], Decimal] = {}
+    for line in document["lines"]:
+        if line["kind"] != "adjustment":
+            key = (line["kind"], line["resource_id"])
+            invoiced[key] = invoiced.get(key, Decimal(0)) + Decimal(line["amount"])
+    for later in all_documents:
+        for line in later["lines"]:
+            if line["kind"] == "adjustment" and line.get("corrects_period") == period_key:
+                detail = line["details"][0]
+                key = (detail["kind"], detail["resource_id"])
+                invoiced[key] = invoiced.get(key, Decimal(0)) + Decimal(line["amount"])
+    return invoiced
+
+
+def stored_invoice(session: Session, organization_id: str, period_key: str) -> StoredInvoice | None:
+    return session.scalar(
+        select(StoredInvoice)
+        .where(StoredInvoice.organization_id == organization_id)
+        .where(StoredInvoice.period == period_key)
+    )
+
+
+def _save(
+    session: Session,
+    stored: StoredInvoice | None,
+    invoice: Invoice,
+    document: dict[str, Any],
+    number: str | None,
+) -> StoredInvoice:
+    data = canonical_json(document)
+    row = stored or StoredInvoice(
+        id=invoice.id, organization_id=invoice.customer.id, period=invoice.period.key
+    )
+    row.document = data
+    if number is not None:
+        row.status, row.number = "finalized", number
+        row.content_hash = content_hash(data)
+        row.issued_at = datetime.fromisoformat(document["issued_at"])
+    if stored is None:
+        session.add(row)
+    session.flush()
+    return row
+
+
+def _result(
+    organization_id: str, outcome: Outcome, invoice: Invoice, number: str | None, reason: str = ""
+) -> OrganizationResult:
+    s = invoice.settlement
+    return OrganizationResult(
+        organization_id,
+        outcome,
+        number,
+        s.subtotal,
+        s.total,
+        s.amount_due,
+        s.promotional_applied + s.prepaid_applied,
+        reason,
+    )

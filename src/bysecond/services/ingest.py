@@ -1,0 +1,378 @@
+"""Ingestion: raw CloudEvents in, each one answered accepted, duplicate or rejected.
+
+Used by `bysecond ingest`, the HTTP API and the stream consumer alike: it takes any
+iterable of raw items (bytes or text lines, or decoded objects) and yields one report
+per chunk, each only after the chunk's transaction has committed (ARCHITECTURE.md,
+invariant 2: an accepted event is stored before the answer). It never prints.
+
+- R3: an event is identified by (source, id). The same payload again is a `duplicate`
+  and changes nothing; another payload under a stored identifier is `rejected` as a
+  conflict and the stored event is kept. Repeats inside one batch are treated alike.
+- R4/R5: usage without a price at its time is stored anyway, with an `unpriced` anomaly.
+- New organisations, applications and add-ons are registered on the fly (CONTRACT.md).
+"""
+
+from __future__ import annotations
+
+import itertools
+import marshal
+import multiprocessing
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Final
+
+from sqlalchemy import Connection
+
+from bysecond.core.period import rfc3339
+from bysecond.store.anomalies import AnomalyRecord, record_anomalies
+from bysecond.store.database import Database
+from bysecond.store.events import EventRow, insert_new_events, stored_hashes
+from bysecond.store.prices import load_catalog
+from bysecond.store.registry import addon_providers, currencies_other_than
+from bysecond.store.schema import DEFAULT_CURRENCY
+from bysecond.store.types import from_micros
+
+from .credits import WelcomeCredit, give_welcome_credits
+from .event_rows import PreparedChunk, Raw, Refusal, prepare_chunk, prepare_marshalled
+from .pricing import UNPRICED, PriceCheck
+from .registrations import Registered, Registrations
+
+DEFAULT_CHUNK_SIZE: Final = 10_000
+# Starting a validating process costs about as much as validating 30,000 events here.
+_WORTH_PROCESSES: Final = 3
+Clock = Callable[[], datetime]
+
+
+class Status(StrEnum):
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The answer about one item: `index` is its place in the whole input, from 0."""
+
+    index: int
+    status: Status
+    source: str | None
+    id: str | None
+    field: str | None = None
+    message: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        answer: dict[str, Any] = {"index": self.index, "status": str(self.status)}
+        answer.update(source=self.source, id=self.id)
+        if self.status is Status.REJECTED:
+            answer.update(field=self.field, message=self.message)
+        return answer
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkReport:
+    """What one committed transaction did with items `start` .. `end - 1`."""
+
+    start: int
+    size: int
+    accepted: int
+    duplicates: int
+    rejected: int
+    unpriced: int  # anomalies recorded for accepted usage without a price
+    notes: tuple[Outcome, ...]  # every item that was not accepted, by index
+    _rows: Sequence[EventRow] = field(repr=False, compare=False)
+    _positions: Sequence[int] = field(repr=False, compare=False)
+    _stored_before: frozenset[int] = field(repr=False, compare=False)
+
+    @property
+    def end(self) -> int:
+        return self.start + self.size
+
+    def outcomes(self) -> list[Outcome]:
+        """One outcome per item, accepted ones included, by index."""
+        accepted = [
+            Outcome(self.start + index, Status.ACCEPTED, row[0], row[1])
+            for position, (index, row) in enumerate(zip(self._positions, self._rows, strict=True))
+            if position not in self._stored_before
+        ]
+        return sorted([*accepted, *self.notes], key=lambda outcome: outcome.index)
+
+
+def ingest(
+    database: Database,
+    items: Iterable[Raw],
+    *,
+    clock: Clock | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    workers: int = 0,
+    welcome: WelcomeCredit | None = None,
+) -> Iterator[ChunkReport]:
+    """Store `items` chunk by chunk, one transaction each, yielding each chunk's report
+    once it is committed.
+
+    `clock` gives the instant events may not exceed by more than 5 minutes. `workers` > 0
+    validates chunks in that many processes while this one writes, for big inputs; the
+    processes are spawned, so a script using it needs `if __name__ == "__main__":`.
+    `welcome` is the credit each organisation new to the store receives.
+    """
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be at least 1")
+    now = clock or _utc_now
+    with database.unit_of_work(read_only=True) as uow:
+        currencies = currencies_other_than(uow.connection, DEFAULT_CURRENCY)
+        prices = PriceCheck.of(load_catalog(uow.connection), currencies)
+    run = _Run(prices, Registered(), welcome)
+    start = 0
+    for prepared in _prepare(_chunks(items, chunk_size), now, prices, workers):
+        with database.unit_of_work() as uow:
+            report, registered = _store(uow.connection, prepared, start, run, now())
+            uow.commit()
+        run.registered.remember(registered)
+        yield report
+        start += prepared.size
+
+
+def ingest_batch(
+    database: Database,
+    items: Sequence[Raw],
+    *,
+    clock: Clock | None = None,
+    welcome: WelcomeCredit | None = None,
+) -> ChunkReport:
+    """Store one batch in one transaction (an HTTP request, a stream message set)."""
+    reports = list(
+        ingest(database, items, clock=clock, chunk_size=max(len(items), 1), welcome=welcome)
+    )
+    if not reports:
+        return _store_nothing()
+    (report,) = reports
+    return report
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _chunks(items: Iterable[Raw], size: int) -> Iterator[list[Raw]]:
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+def _prepare(
+    chunks: Iterator[list[Raw]], clock: Clock, prices: PriceCheck, workers: int
+) -> Iterator[PreparedChunk]:
+    head = list(itertools.islice(chunks, _WORTH_PROCESSES))
+    if workers < 1 or len(head) < _WORTH_PROCESSES:  # not worth starting processes
+        for chunk in itertools.chain(head, chunks):
+            yield prepare_chunk(chunk, clock(), prices)
+        return
+    yield from _prepare_in_processes(itertools.chain(head, chunks), clock, prices, workers)
+
+
+def _prepare_in_processes(
+    chunks: Iterator[list[Raw]], clock: Clock, prices: PriceCheck, workers: int
+) -> Iterator[PreparedChunk]:
+    # spawn, not fork: the parent holds database connections a child must not share.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        pending: deque[Future[PreparedChunk]] = deque()
+        try:
+            for chunk in chunks:
+                pending.append(_submit(pool, chunk, clock(), prices))
+                if len(pending) > workers:  # read ahead one chunk per worker, no more
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def _submit(
+    pool: ProcessPoolExecutor, chunk: list[Raw], now: datetime, prices: PriceCheck
+) -> Future[PreparedChunk]:
+    try:
+        # Lines and plain decoded objects travel faster marshalled than pickled.
+        return pool.submit(prepare_marshalled, marshal.dumps(chunk), now, prices)
+    except ValueError:  # an item of a type marshal does not know
+        return pool.submit(prepare_chunk, chunk, now, prices)
+
+
+def _store(
+    connection: Connection, chunk: PreparedChunk, start: int, run: _Run, now: datetime
+) -> tuple[ChunkReport, Registrations]:
+    """Write one chunk in the caller's transaction; returns its report and what it
+    registered, both true once the transaction commits."""
+    rows = chunk.rows
+    stored = _insert_all_new(connection, rows)  # position -> hash stored before this chunk
+    notes = [_refusal(start, refusal) for refusal in chunk.refusals]
+    for position, earlier in stored.items():
+        row = rows[position]
+        notes.append(_against_stored(start + chunk.positions[position], row, row[6], earlier))
+    for index, position, digest in chunk.repeats:
+        row = rows[position]  # R3: a repeat is judged against the payload kept
+        notes.append(_against_stored(start + index, row, digest, stored.get(position, row[6])))
+    notes.sort(key=lambda outcome: outcome.index)
+
+    news = run.registered.news(chunk.named(stored) if stored else chunk.registrations)
+    added = news.write(connection, now)
+    if added and run.welcome is not None:
+        give_welcome_credits(connection, _first_seen(rows, stored, added, now), run.welcome)
+    anomalies = _unpriced(connection, chunk, stored, run.prices)
+    record_anomalies(connection, anomalies)
+
+    duplicates = sum(1 for note in notes if note.status is Status.DUPLICATE)
+    report = ChunkReport(
+        start,
+        chunk.size,
+        len(rows) - len(stored),
+        duplicates,
+        len(notes) - duplicates,
+        len(anomalies),
+        tuple(notes),
+        rows,
+        chunk.positions,
+        frozenset(stored),
+    )
+    return report, news
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """What a run keeps from chunk to chunk."""
+
+    prices: PriceCheck
+    registered: Registered
+    welcome: WelcomeCredit | None
+
+
+def _first_seen(
+    rows: Sequence[EventRow], stored: dict[int, bytes], organizations: list[str], now: datetime
+) -> dict[str, datetime]:
+    """When each new organisation first used the platform: its earliest accepted event.
+    The welcome credit is dated then, so replaying the same events gives the same grant."""
+    wanted = set(organizations)
+    first: dict[str, int] = {}
+    for position, row in enumerate(rows):
+        org = row[4]
+        if org in wanted and position not in stored and (org not in first or row[3] < first[org]):
+            first[org] = row[3]
+    return {org: from_micros(first[org]) if org in first else now for org in organizations}
+
+
+def _unpriced(
+    connection: Connection, chunk: PreparedChunk, stored: dict[int, bytes], prices: PriceCheck
+) -> list[AnomalyRecord]:
+    """R4/R5: the chunk's accepted usage no price covers at its time, as anomalies.
+
+    Plan changes that omit the provider are priced here, after the chunk's add-ons are
+    registered: the add-on's registration tells the provider.
+    """
+    rows = chunk.rows
+    found = [
+        (position, _no_price(key, currency, rows[position][3]))
+        for position, key, currency in chunk.unpriced
+        if position not in stored
+    ]
+    changes = [change for change in chunk.plan_changes if change[0] not in stored]
+    if changes:
+        keys = {(rows[position][4], addon) for position, addon, _ in changes}
+        providers = addon_providers(connection, keys)
+        for position, addon, plan in changes:
+            row = rows[position]
+            provider = providers.get((row[4], addon))
+            if provider is None:
+                found.append(
+                    (
+                        position,
+                        f"add-on {addon} changed to plan {plan} but its"
+                        " provider is unknown: the plan cannot be priced",
+                    )
+                )
+                continue
+            key, currency = f"addon.{provider}.{plan}", prices.currency(row[4])
+            if prices.missing(key, currency, row[3]):
+                found.append((position, _no_price(key, currency, row[3])))
+    anomalies = []
+    for position, message in sorted(found):
+        source, event_id, _, micros, organization, resource = rows[position][:6]
+        anomalies.append(
+            AnomalyRecord(
+                organization,
+                UNPRICED,
+                source,
+                event_id,
+                resource,
+                from_micros(micros),
+                f"{message}: the usage is kept and reported (R4, R5)",
+            )
+        )
+    return anomalies
+
+
+def _no_price(key: str, currency: str, micros: int) -> str:
+    return f"no price {key} in {currency} at {rfc3339(from_micros(micros))}"
+
+
+def _insert_all_new(connection: Connection, rows: list[EventRow]) -> dict[int, bytes]:
+    """Insert every row not stored yet; returns {position: stored hash} of the others.
+
+    Optimistic: a fresh chunk goes in with one statement. When some rows are already
+    stored the savepoint is rolled back, the stored ones are looked up and the rest is
+    inserted again. On PostgreSQL a concurrent writer may store a row in between; the
+    loop then looks again, and ends because every pass removes at least one row.
+    """
+    stored: dict[int, bytes] = {}
+    pending = list(range(len(rows)))
+    while pending:
+        batch = rows if len(pending) == len(rows) else [rows[p] for p in pending]
+        savepoint = connection.begin_nested()
+        if insert_new_events(connection, batch) == len(batch):
+            savepoint.commit()
+            break
+        savepoint.rollback()
+        found = stored_hashes(connection, [(row[0], row[1]) for row in batch])
+        if not found:  # nothing explains the skipped rows: stop rather than loop
+            raise RuntimeError("events were skipped on insert but are not stored")
+        for position in pending:
+            digest = found.get((rows[position][0], rows[position][1]))
+            if digest is not None:
+                stored[position] = digest
+        pending = [position for position in pending if position not in stored]
+    return stored
+
+
+def _against_stored(index: int, row: EventRow, digest: bytes, stored_hash: bytes) -> Outcome:
+    """The item at `index`, with the key of `row` and payload hash `digest`, against the
+    payload stored under that key."""
+    source, event_id = row[0], row[1]
+    if digest == stored_hash:
+        return Outcome(index, Status.DUPLICATE, source, event_id)
+    return Outcome(
+        index,
+        Status.REJECTED,
+        source,
+        event_id,
+        "id",
+        f"conflict: an event {event_id!r} from {source!r} is already stored with another"
+        " payload; the stored event is kept (R3)",
+    )
+
+
+def _refusal(start: int, refusal: Refusal) -> Outcome:
+    return Outcome(
+        start + refusal.index,
+        Status.REJECTED,
+        refusal.source,
+        refusal.id,
+        refusal.field,
+        refusal.message,
+    )
+
+
+def _store_nothing() -> ChunkReport:
+    return ChunkReport(0, 0, 0, 0, 0, 0, (), (), (), frozenset())

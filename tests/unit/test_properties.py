@@ -1,0 +1,296 @@
+"""Hypothesis properties of ARCHITECTURE.md's invariants on generated event histories."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+from datetime import timedelta
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bysecond.core.catalog import default_catalog
+from bysecond.core.credits import Grant, GrantBalance
+from bysecond.core.document import canonical_json
+from bysecond.core.events import Event, parse_event
+from bysecond.core.invoice import Customer, Invoice, build_invoice
+from bysecond.core.metering import meter
+from bysecond.core.money import currency, round_half_up
+from bysecond.core.period import BillingPeriod, micros_between, rfc3339
+from bysecond.core.policy import PER_SECOND, TEN_MINUTE_SLICES
+
+OCTOBER = BillingPeriod(2026, 10)
+ORIGIN = OCTOBER.start - timedelta(days=3)
+SPAN_MICROS = 36 * 86_400 * 1_000_000  # from 3 days before October to 2 days after
+FLAVORS = ["pico", "nano", "XS", "S", "M", "XL"]
+PLANS = ["s", "m", "l"]
+CATALOG = default_catalog()
+EUR = currency("EUR")
+settings.register_profile(
+    "ci",
+    max_examples=int(os.environ.get("BYSECOND_HYPOTHESIS_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("ci")
+
+instants = st.integers(0, SPAN_MICROS).map(lambda us: ORIGIN + timedelta(microseconds=us))
+whole_seconds = st.integers(0, SPAN_MICROS // 1_000_000).map(
+    lambda s: ORIGIN + timedelta(seconds=s)
+)
+
+
+def cloud_event(n: int, kind: str, time: Any, data: dict[str, Any]) -> Event:
+    return parse_event(
+        {
+            "specversion": "1.0",
+            "id": f"e-{n}",
+            "source": "//gen",
+            "type": kind,
+            "time": rfc3339(time),
+            "subject": "org-gen",
+            "data": data,
+        }
+    )
+
+
+@st.composite
+def well_formed_histories(draw: st.DrawFn) -> list[Event]:
+    """Instances that start and stop in turn, add-ons with plan changes, and tasks."""
+    events: list[Event] = []
+    for instance in range(draw(st.integers(0, 4))):
+        # Strictly increasing: a stop and a start at one instant are ordered stop first (R3).
+        times = sorted(draw(st.lists(st.one_of(instants, whole_seconds), max_size=8, unique=True)))
+        flavor = draw(st.sampled_from(FLAVORS))
+        role = draw(st.sampled_from(["run", "build"]))
+        for position, time in enumerate(times):
+            if position % 2 == 0:
+                data = {
+                    "instance_id": f"i-{instance}",
+                    "application_id": f"app-{instance % 2}",
+                    "flavor": flavor,
+                    "role": role,
+                }
+                events.append(cloud_event(len(events), "instance.started", time, data))
+            else:
+                events.append(
+                    cloud_event(
+                        len(events), "instance.stopped", time, {"instance_id": f"i-{instance}"}
+                    )
+                )
+    for addon in range(draw(st.integers(0, 2))):
+        times = sorted(draw(st.lists(whole_seconds, min_size=1, max_size=5)))
+        events.append(
+            cloud_event(
+                len(events),
+                "addon.provisioned",
+                times[0],
+                {"addon_id": f"a-{addon}", "provider": "redis", "plan": "s"},
+            )
+        )
+        for time in times[1:]:
+            plan = draw(st.sampled_from(PLANS))
+            events.append(
+                cloud_event(
+                    len(events),
+                    "addon.plan_changed",
+                    time,
+                    {"addon_id": f"a-{addon}", "plan": plan},
+                )
+            )
+        if draw(st.booleans()):
+            end = times[-1] + timedelta(seconds=draw(st.integers(0, 10**6)))
+            events.append(
+                cloud_event(len(events), "addon.deleted", end, {"addon_id": f"a-{addon}"})
+            )
+    for task in range(draw(st.integers(0, 3))):
+        amount = draw(st.decimals(0, 500, places=2))
+        events.append(
+            cloud_event(
+                len(events),
+                "task.performed",
+                draw(instants),
+                {"task_id": f"t-{task}", "description": "work", "amount": str(amount)},
+            )
+        )
+    return events
+
+
+@st.composite
+def messy_histories(draw: st.DrawFn) -> list[Event]:
+    """Any sequence of starts and stops, including the anomalies of R4."""
+    events = []
+    for n in range(draw(st.integers(0, 25))):
+        instance = f"i-{draw(st.integers(0, 2))}"
+        time = draw(instants)
+        if draw(st.booleans()):
+            data = {
+                "instance_id": instance,
+                "application_id": "app",
+                "role": "run",
+                "flavor": draw(st.sampled_from(FLAVORS)),
+            }
+            events.append(cloud_event(n, "instance.started", time, data))
+        else:
+            events.append(cloud_event(n, "instance.stopped", time, {"instance_id": instance}))
+    return events
+
+
+@st.composite
+def grant_sets(draw: st.DrawFn) -> list[GrantBalance]:
+    balances = []
+    for n in range(draw(st.integers(0, 4))):
+        kind = draw(st.sampled_from(["promotional", "prepaid"]))
+        amount = draw(st.decimals(Decimal("0.01"), 200, places=2))
+        granted = draw(whole_seconds)
+        expires = None
+        if kind == "promotional" and draw(st.booleans()):
+            expires = granted + timedelta(seconds=draw(st.integers(1, 40 * 86_400)))
+        grant = Grant(f"g-{n}", kind, amount, "EUR", granted, expires, draw(st.integers(-1, 1)))
+        available = draw(st.decimals(0, amount, places=2))
+        balances.append(GrantBalance(grant, available))
+    return balances
+
+
+def bill(events: list[Event], grants: list[GrantBalance] = (), **options: Any) -> Invoice:  # type: ignore[assignment]
+    return build_invoice(Customer("org-gen"), OCTOBER, events, CATALOG, list(grants), **options)
+
+
+@given(well_formed_histories(), st.randoms(use_true_random=False), st.integers(1, 4))
+def test_R16_shuffled_duplicated_rebatched_events_give_a_byte_identical_invoice(
+    events: list[Event], rng: random.Random, batches: int
+) -> None:
+    reference = canonical_json(bill(events).document())
+    delivered = events + rng.sample(events, k=len(events) // 2)
+    rng.shuffle(delivered)
+    rebatched = [delivered[i::batches] for i in range(batches)]
+    replayed = [event for batch in rebatched for event in batch]
+    assert canonical_json(bill(replayed).document()) == reference
+
+
+@given(messy_histories())
+def test_invariant_3_pieces_of_a_resource_never_overlap(events: list[Event]) -> None:
+    pieces = meter(events, OCTOBER.start, OCTOBER.end).pieces
+    by_resource: dict[str, list[Any]] = {}
+    for piece in pieces:
+        by_resource.setdefault(piece.resource_id, []).append(piece)
+        assert OCTOBER.start <= piece.start <= piece.end <= OCTOBER.end
+    for resource_pieces in by_resource.values():
+        resource_pieces.sort(key=lambda p: (p.start, p.end))
+        for before, after in itertools.pairwise(resource_pieces):
+            assert before.end <= after.start
+
+
+@given(well_formed_histories())
+def test_invariant_3_per_second_covers_exactly_the_uptime(events: list[Event]) -> None:
+    """An independent oracle: each start/stop pair clipped to October."""
+    expected: dict[str, int] = {}
+    open_since: dict[str, Any] = {}
+    for event in sorted(events, key=lambda e: e.sort_key):
+        if event.type == "instance.started":
+            open_since[event.resource_id] = event.time
+        elif event.type == "instance.stopped":
+            start = open_since.pop(event.resource_id)
+            expected[event.resource_id] = expected.get(event.resource_id, 0) + _overlap(
+                start, event.time
+            )
+    for resource, start in open_since.items():
+        expected[resource] = expected.get(resource, 0) + _overlap(start, OCTOBER.end)
+    document = bill(events).document()
+    covered: dict[str, int] = {}
+    for line in document["lines"]:
+        for detail in line["details"]:
+            if "instance_id" in detail:
+                micros = int(Decimal(detail["elapsed_seconds"]) * 1_000_000)
+                covered[detail["instance_id"]] = covered.get(detail["instance_id"], 0) + micros
+                assert detail["billed_seconds"] == -(-micros // 1_000_000)
+    assert {k: v for k, v in covered.items() if v} == {k: v for k, v in expected.items() if v}
+
+
+def _overlap(start: Any, end: Any) -> int:
+    return max(0, micros_between(max(start, OCTOBER.start), min(end, OCTOBER.end)))
+
+
+@given(well_formed_histories(), grant_sets())
+def test_invariant_4_credits_balance_and_never_overpay(
+    events: list[Event], grants: list[GrantBalance]
+) -> None:
+    invoice = bill(events, grants)
+    s = invoice.settlement
+    for use in s.uses:
+        assert use.available_before == use.applied + use.expired + use.remaining
+        assert min(use.applied, use.expired, use.remaining) >= 0
+    promo = sum((u.applied for u in s.uses if u.grant.kind == "promotional"), Decimal(0))
+    prepaid = sum((u.applied for u in s.uses if u.grant.kind == "prepaid"), Decimal(0))
+    assert promo == s.promotional_applied <= max(s.subtotal, Decimal(0))
+    assert prepaid == s.prepaid_applied <= max(s.total, Decimal(0))
+    assert s.amount_due >= 0
+
+
+@given(well_formed_histories(), grant_sets(), st.sampled_from(["0.20", "0.055", "0.21", "0"]))
+def test_R9_R11_subtotal_and_vat_identities_hold(
+    events: list[Event], grants: list[GrantBalance], rate: str
+) -> None:
+    customer = Customer("org-gen", vat_rate=Decimal(rate))
+    document = build_invoice(customer, OCTOBER, events, CATALOG, grants).document()
+    d = {
+        k: Decimal(v)
+        for k, v in document.items()
+        if k
+        in {
+            "subtotal",
+            "promotional_credits_applied",
+            "taxable_amount",
+            "vat_rate",
+            "vat_amount",
+            "total",
+            "prepaid_credits_applied",
+            "amount_due",
+        }
+    }
+    assert d["subtotal"] == sum(Decimal(line["amount"]) for line in document["lines"])
+    assert d["taxable_amount"] == d["subtotal"] - d["promotional_credits_applied"]
+    assert d["vat_amount"] == round_half_up(
+        Fraction(d["taxable_amount"]) * Fraction(d["vat_rate"]), EUR
+    )
+    assert d["total"] == d["taxable_amount"] + d["vat_amount"]
+    assert d["amount_due"] == d["total"] - d["prepaid_credits_applied"]
+    for line in document["lines"]:
+        exact = sum(Fraction(Decimal(detail["amount"])) for detail in line["details"])
+        # Shown details are rounded to 12 decimals; the line rounds the exact sum (R8).
+        assert abs(Fraction(Decimal(line["amount"])) - exact) <= Fraction(1, 200) + Fraction(
+            len(line["details"]), 10**12
+        )
+
+
+@given(well_formed_histories())
+def test_R15_per_second_never_costs_more_than_ten_minute_slices(events: list[Event]) -> None:
+    per_second = bill(events, policy=PER_SECOND).settlement.subtotal
+    slices = bill(events, policy=TEN_MINUTE_SLICES).settlement.subtotal
+    assert per_second <= slices
+
+
+@given(well_formed_histories(), grant_sets())
+def test_invariant_4_granted_equals_applied_expired_remaining_across_months(
+    events: list[Event], grants: list[GrantBalance]
+) -> None:
+    """Carry each grant's balance through September, October and November invoices."""
+    fresh = [GrantBalance(b.grant, b.grant.amount) for b in grants]
+    balances = {b.grant.id: b for b in fresh}
+    applied: dict[str, Decimal] = {gid: Decimal(0) for gid in balances}
+    expired: dict[str, Decimal] = {gid: Decimal(0) for gid in balances}
+    for period in (OCTOBER.previous(), OCTOBER, OCTOBER.next()):
+        invoice = build_invoice(
+            Customer("org-gen"), period, events, CATALOG, list(balances.values())
+        )
+        for use in invoice.settlement.uses:
+            applied[use.grant.id] += use.applied
+            expired[use.grant.id] += use.expired
+            balances[use.grant.id] = GrantBalance(use.grant, use.remaining)
+    for grant in fresh:
+        gid = grant.grant.id
+        assert grant.grant.amount == applied[gid] + expired[gid] + balances[gid].available
