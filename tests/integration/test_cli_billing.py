@@ -146,8 +146,16 @@ def test_bad_input_gets_one_clear_line_and_exit_status_2(
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize(
+    "engine",
+    [
+        pytest.param(["--engine", "reference"], id="reference"),
+        # Shards of 10: the kill lands between two shard transactions or inside one.
+        pytest.param(["--engine", "columnar", "--shard-size", "10"], id="columnar"),
+    ],
+)
 def test_R13_a_finalisation_killed_midway_and_run_again_ends_gapless(
-    database_url: str, fresh_database_url: str, tmp_path: Path
+    database_url: str, fresh_database_url: str, tmp_path: Path, engine: list[str]
 ) -> None:
     """SIGKILL while invoices are being issued; the rerun gives the invoices a run that was
     never interrupted gives, byte for byte, with no gap and no repeated number."""
@@ -167,7 +175,7 @@ def test_R13_a_finalisation_killed_midway_and_run_again_ends_gapless(
         run("ingest", str(events), db=db)
     env = {**os.environ, "BYSECOND_DATABASE_URL": database_url}
     billing = subprocess.Popen(
-        [*BYSECOND, "bill", "--period", "2026-10", "--finalize", "--at", AT, "--json"],
+        [*BYSECOND, "bill", "--period", "2026-10", "--finalize", "--at", AT, "--json", *engine],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -190,7 +198,7 @@ def test_R13_a_finalisation_killed_midway_and_run_again_ends_gapless(
         billing.send_signal(signal.SIGKILL)
         billing.wait()
         assert 10 <= issued < 80, f"the kill came too late to test anything ({issued} issued)"
-        run("bill", "--period", "2026-10", "--finalize", "--at", AT, db=database_url)
+        run("bill", "--period", "2026-10", "--finalize", "--at", AT, *engine, db=database_url)
         run("bill", "--period", "2026-10", "--finalize", "--at", AT, db=fresh_database_url)
         with database.unit_of_work(read_only=True) as uow:
             rerun = {

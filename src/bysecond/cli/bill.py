@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import select
 
-from bysecond.services.billing import BillingReport, OrganizationResult, bill_period
+from bysecond.services.billing import BillingReport, Engine, OrganizationResult, bill_period
 from bysecond.store.schema import Organization
 
 from . import context
@@ -32,6 +32,27 @@ def bill(
     ] = False,
     org: Annotated[
         list[str] | None, typer.Option("--org", help="Only these organisations.")
+    ] = None,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            "--engine",
+            help="columnar: shards rated in columns (fast); reference: the core, one "
+            "organisation at a time. Both give the same invoices.",
+        ),
+    ] = "columnar",
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, help="Worker processes (default: one per core)."),
+    ] = None,
+    shard_size: Annotated[
+        int | None,
+        typer.Option(
+            "--shard-size",
+            min=1,
+            help="Organisations per shard of the columnar engine: each shard is one "
+            "transaction, and its events are held in memory at once.",
+        ),
     ] = None,
     at: context.AtOption = None,
     json_output: context.JsonOption = False,
@@ -76,6 +97,9 @@ def bill(
                 issue=finalize,
                 organizations=chosen,
                 progress=advance,
+                engine=engine,
+                workers=workers,
+                shard_size=shard_size,
             )
     finally:
         database.close()

@@ -1,4 +1,10 @@
-"""The invoice document's bytes: one canonical JSON form, so R16 can be checked byte for byte."""
+"""The invoice document's bytes: one canonical JSON form, so R16 can be checked byte for byte.
+
+The form: compact JSON, keys in the document's own order, text as UTF-8 (not escaped to
+ASCII), Decimals written as exact numbers. `canonical_json` writes it with orjson;
+`canonical_json_reference` is the same form written by hand, kept so the two can be
+compared on any document (tests/unit/test_document_canonical.py).
+"""
 
 from __future__ import annotations
 
@@ -7,17 +13,34 @@ import json
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 
 def canonical_json(value: Any) -> bytes:
-    """Compact JSON in the document's own key order; Decimals written as exact numbers."""
-    parts: list[str] = []
-    _write(value, parts)
-    return "".join(parts).encode("utf-8")
+    """Compact JSON in the document's own key order; Decimals written as exact numbers.
+
+    A pre-written JSON part (`orjson.Fragment`, used by the batch billing path for a
+    line's details) is copied as it is.
+    """
+    return orjson.dumps(value, default=_exact_number)
 
 
 def content_hash(document_bytes: bytes) -> str:
     """R13: the hash a finalised document carries (SHA-256, hex)."""
     return hashlib.sha256(document_bytes).hexdigest()
+
+
+def _exact_number(value: Any) -> orjson.Fragment:
+    if isinstance(value, Decimal) and value.is_finite():
+        return orjson.Fragment(format(value, "f"))
+    raise TypeError(f"{type(value).__name__} has no place in an invoice document")
+
+
+def canonical_json_reference(value: Any) -> bytes:
+    """The canonical form written one value at a time (the specification of the form)."""
+    parts: list[str] = []
+    _write(value, parts)
+    return "".join(parts).encode("utf-8")
 
 
 def _write(value: Any, out: list[str]) -> None:

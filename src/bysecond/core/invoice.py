@@ -14,6 +14,8 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+import orjson
+
 from .catalog import Catalog
 from .credits import Accrual, GrantBalance, Settlement, settle
 from .events import Event
@@ -137,25 +139,56 @@ def build_invoice(
     end = period.end if until is None else max(period.start, min(until, period.end))
     usage = meter(events, period.start, end)
     rating = rate(usage, catalog, cur.code, chosen)
-    usage_lines = build_lines(rating, usage, cur)
+    compared = line_totals(rate(usage, catalog, cur.code, compare_with), cur)
+    return assemble_invoice(
+        customer,
+        period,
+        chosen,
+        build_lines(rating, usage, cur),
+        grants,
+        seller=seller,
+        adjustments=adjustments,
+        comparison=Comparison(compare_with, compared),
+        anomalies=(*usage.anomalies, *rating.unpriced),
+        usage=usage,
+    )
+
+
+def assemble_invoice(
+    customer: Customer,
+    period: BillingPeriod,
+    policy: Policy,
+    usage_lines: Sequence[Line],
+    grants: Sequence[GrantBalance],
+    *,
+    seller: Seller,
+    adjustments: Sequence[Adjustment],
+    comparison: Comparison,
+    anomalies: Iterable[Anomaly],
+    usage: Usage,
+) -> Invoice:
+    """Rated lines -> the invoice: adjustments, credits, VAT (R9-R12, R14, R15).
+
+    `build_invoice` rates the lines itself; the batch path (bysecond.batch) rates
+    uptime in columns and gives its lines here, so both settle the same way.
+    """
+    cur = currency(customer.currency)
     adjustment_lines = [_adjustment_line(a, period) for a in adjustments]
-    lines = tuple(sorted(usage_lines + adjustment_lines, key=lambda line: line.sort_key))
+    lines = tuple(sorted([*usage_lines, *adjustment_lines], key=lambda line: line.sort_key))
     accruals = [accrual for line in lines for accrual in line.accruals]
     treatment = vat_treatment(
         customer.country, customer.vat_number, seller.country, customer.vat_rate
     )
     settlement = settle(subtotal(lines), accruals, grants, period.end, treatment, cur)
-    compared = line_totals(rate(usage, catalog, cur.code, compare_with), cur)
-    anomalies = tuple(sorted((*usage.anomalies, *rating.unpriced), key=lambda a: a.sort_key))
     return Invoice(
         customer,
         seller,
         period,
-        chosen,
+        policy,
         lines,
         settlement,
-        Comparison(compare_with, compared),
-        anomalies,
+        comparison,
+        tuple(sorted(anomalies, key=lambda a: a.sort_key)),
         usage,
     )
 
@@ -317,7 +350,10 @@ def _line_document(number: int, line: Line, cur: Currency) -> dict[str, Any]:
     }
     if line.corrects_period:
         document["corrects_period"] = line.corrects_period
-    document["details"] = list(line.details)
+    # A line rated in columns brings its details already written (canonical JSON).
+    document["details"] = (
+        orjson.Fragment(line.details_json) if line.details_json is not None else list(line.details)
+    )
     return document
 
 

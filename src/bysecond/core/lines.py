@@ -32,6 +32,9 @@ class Line:
     details: tuple[dict[str, Any], ...]
     accruals: tuple[Accrual, ...]
     corrects_period: str | None = None
+    # The details already written as a canonical JSON array, by the batch billing path
+    # (bysecond.batch), which rates uptime in columns; `details` is then empty.
+    details_json: bytes | None = None
 
     @property
     def sort_key(self) -> tuple[int, str, str]:

@@ -39,9 +39,11 @@ from bysecond.store.schema import Invoice as StoredInvoice
 from bysecond.store.schema import LedgerEntry, Organization, StoredEvent
 
 Outcome = Literal["finalized", "draft", "refused", "already_final", "no_usage"]
+Engine = Literal["reference", "columnar"]
 # Events stamped this long before a finalisation are rechecked for late usage (R14): a
 # margin for events whose transaction committed while the invoice was being issued.
 LATE_MARGIN = timedelta(hours=1)
+ALREADY_FINAL = "already issued: it never changes (R13)"
 
 
 @dataclass(frozen=True)
@@ -87,16 +89,36 @@ def bill_period(
     issue: bool,
     organizations: Sequence[str] | None = None,
     progress: Callable[[OrganizationResult], None] | None = None,
+    engine: Engine = "reference",
+    workers: int | None = None,
+    shard_size: int | None = None,
 ) -> BillingReport:
     """Draft (and with `issue`, finalise) the invoice of every organisation for a period.
 
-    Organisations are taken in id order, each in a transaction of its own.
+    The reference engine takes organisations in id order, each in a transaction of its
+    own. The columnar engine (bysecond.batch) bills them by shards of organisations, on
+    `workers` processes, and gives the same invoices; an in-memory SQLite database is
+    billed by the reference engine.
     """
     BillingPeriod.parse(period_key)  # refuse a malformed period before any work
     if organizations is None:
         with database.unit_of_work(read_only=True) as uow:
             organizations = list(
                 uow.session.scalars(select(Organization.id).order_by(Organization.id))
+            )
+    if engine == "columnar":
+        from bysecond.batch import run as batch  # the batch path builds on this module
+
+        if batch.usable(database):
+            return batch.bill_period_columnar(
+                database,
+                context,
+                period_key,
+                organizations,
+                issue=issue,
+                progress=progress,
+                workers=workers,
+                shard_size=shard_size or batch.SHARD_SIZE,
             )
     report = BillingReport(period_key, issue)
     for organization_id in organizations:
@@ -121,9 +143,28 @@ def bill_organization(
             organization_id,
             "already_final",
             stored.number,
-            reason="already issued: it never changes (R13)",
+            reason=ALREADY_FINAL,
         )
     invoice = draft_invoice(session, context, organization_id, period_key)
+    return record_invoice(session, context, stored, invoice, issue=issue)
+
+
+def record_invoice(
+    session: Session,
+    context: BillingContext,
+    stored: StoredInvoice | None,
+    invoice: Invoice,
+    *,
+    issue: bool,
+    flush: bool = True,
+) -> OrganizationResult:
+    """Store a computed invoice as a draft, or issue it (R13), inside the caller's
+    transaction. `stored` is the period's draft, if any (never a final one).
+
+    `flush=False` leaves the rows to the caller's next flush: the batch path writes a
+    whole shard of invoices at once.
+    """
+    organization_id, period_key = invoice.customer.id, invoice.period.key
     nothing_to_bill = not invoice.lines and not invoice.unpriced
     if nothing_to_bill and not any(u.expired for u in invoice.settlement.uses):
         if stored is not None:
@@ -133,7 +174,7 @@ def bill_organization(
     if issue and context.as_of < invoice.period.end:
         # R1/R13: a period ends at midnight in the organisation's own time zone; until
         # then its usage is not complete and the invoice stays a draft.
-        _save(session, stored, invoice, document, None)
+        _save(session, stored, invoice, document, None, flush)
         return _result(
             organization_id,
             "refused",
@@ -145,7 +186,7 @@ def bill_organization(
             ),
         )
     if not issue or not invoice.finalizable:
-        _save(session, stored, invoice, document, None)
+        _save(session, stored, invoice, document, None, flush)
         if not issue:
             return _result(organization_id, "draft", invoice, None)
         unpriced = invoice.unpriced
@@ -161,7 +202,7 @@ def bill_organization(
         )
     number = next_invoice_number(session.connection(), context.as_of.year)
     issued = finalize(document, number, context.as_of)
-    row = _save(session, stored, invoice, issued, number)
+    row = _save(session, stored, invoice, issued, number, flush)
     for use in invoice.settlement.uses:
         for kind, amount in (("applied", use.applied), ("expired", use.expired)):
             if amount:
@@ -291,6 +332,7 @@ def _save(
     invoice: Invoice,
     document: dict[str, Any],
     number: str | None,
+    flush: bool = True,
 ) -> StoredInvoice:
     data = canonical_json(document)
     row = stored or StoredInvoice(
@@ -303,7 +345,8 @@ def _save(
         row.issued_at = datetime.fromisoformat(document["issued_at"])
     if stored is None:
         session.add(row)
-    session.flush()
+    if flush:
+        session.flush()
     return row
 
 

@@ -1,0 +1,243 @@
+"""Instance uptime in columns: runs, pieces, billed seconds and exact amounts (R2-R8).
+
+One DuckDB query over a shard's events does what `core.metering` and `core.rating` do
+for instances, and writes each application line's details in the document's canonical
+JSON. Organisations the query cannot bill exactly as the core would are named instead:
+an instance started twice or stopped while not running (R4 anomalies, whose records the
+core writes), or uptime with no price in force (R5: the invoice must be refused).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+
+from .prices import PriceColumns
+
+# R3: at one instant an instance stops before it starts again; then by (source, id).
+_ORDER = "t, rank, source, id"
+
+
+def _instant(column: str) -> str:
+    """RFC 3339 in UTC, microseconds only when there are some (core.period.rfc3339)."""
+    return (
+        f"strftime(make_timestamp({column}), '%Y-%m-%dT%H:%M:%S') || "
+        f"CASE WHEN {column} % 1000000 = 0 THEN '' "
+        f"ELSE '.' || lpad(({column} % 1000000)::VARCHAR, 6, '0') END || 'Z'"
+    )
+
+
+def _seconds(column: str) -> str:
+    """Whole seconds, or exact decimals of a second (core.lines.seconds_number)."""
+    return (
+        f"CASE WHEN {column} % 1000000 = 0 THEN ({column} // 1000000)::VARCHAR "
+        f"ELSE ({column} // 1000000)::VARCHAR || '.' || "
+        f"rtrim(lpad(({column} % 1000000)::VARCHAR, 6, '0'), '0') END"
+    )
+
+
+def _twelve(column: str) -> str:
+    """An amount scaled by 10^12 written with its 12 decimals (core.money.format_exact).
+
+    DuckDB's lpad also cuts text longer than its width, hence the greatest().
+    """
+    text = f"{column}::VARCHAR"
+    padded = f"lpad({text}, greatest(length({text}), 13)::INTEGER, '0')"
+    return f"left({padded}, length({padded}) - 12) || '.' || right({padded}, 12)"
+
+
+# The f-strings below put together constant SQL fragments of this module only; every
+# value from the store reaches DuckDB as a registered Arrow column, never as text.
+_STEPS = (
+    """
+CREATE TEMP TABLE flat AS
+SELECT e.organization_id AS org, e.time_us AS t, e.type, e.source, e.id,
+       CASE WHEN e.type = 'instance.stopped' THEN 0 ELSE 1 END AS rank,
+       e.data.instance_id, e.data.application_id, e.data.flavor, e.data.role,
+       e.data.application_name
+FROM (
+    -- One parse of each document into typed fields (a struct), not one per field.
+    SELECT *, from_json(document, '{"data": {"instance_id": "VARCHAR",
+        "application_id": "VARCHAR", "flavor": "VARCHAR", "role": "VARCHAR",
+        "application_name": "VARCHAR"}}').data AS data
+    FROM events
+    WHERE type IN ('instance.started', 'instance.stopped')
+) e JOIN orgs o ON o.organization_id = e.organization_id
+WHERE e.time_us < o.end_us
+""",
+    f"""
+CREATE TEMP TABLE sequenced AS
+SELECT *, lag(type) OVER w AS before_type, lead(type) OVER w AS next_type,
+       lead(t) OVER w AS next_t
+FROM flat
+WINDOW w AS (PARTITION BY org, instance_id ORDER BY {_ORDER})
+""",
+    # R4: a second start of a running instance, a stop of a stopped one. The core
+    # records these as anomalies; such organisations take the reference path.
+    """
+CREATE TEMP TABLE anomalous AS
+SELECT DISTINCT org FROM sequenced
+WHERE (type = 'instance.started' AND before_type = 'instance.started')
+   OR (type = 'instance.stopped' AND coalesce(before_type, '') <> 'instance.started')
+""",
+    # R2: a run goes from a start to the next stop of the same instance; R4: clipped to
+    # the period, a run still open billed up to the period's end.
+    """
+CREATE TEMP TABLE kept AS
+SELECT *, row_number() OVER () AS piece FROM (
+    SELECT r.org, r.instance_id, r.application_id, r.flavor, r.role,
+           o.currency, o.slice_s, o.minimum_s,
+           greatest(r.t, o.start_us) AS s,
+           least(coalesce(r.run_stop, o.end_us), o.end_us) AS e,
+           r.t >= o.start_us AND r.t < o.end_us AS started_inside
+    FROM (
+        SELECT *, CASE WHEN next_type = 'instance.stopped' THEN next_t END AS run_stop
+        FROM sequenced
+        WHERE type = 'instance.started' AND org NOT IN (SELECT org FROM anomalous)
+    ) r JOIN orgs o ON o.organization_id = r.org
+)
+WHERE s < e OR (s = e AND started_inside)
+""",
+    # R5: a piece is split wherever the price changes.
+    """
+CREATE TEMP TABLE segments AS
+SELECT k.*, p.numerator, p.rate_text, 'instance.' || k.flavor AS price_key,
+       greatest(k.s, p.valid_from) AS seg_s, least(k.e, p.valid_to) AS seg_e
+FROM kept k JOIN prices p
+  ON p.key = 'instance.' || k.flavor AND p.currency = k.currency
+ AND p.valid_to > k.s AND (p.valid_from < k.e OR (k.s = k.e AND p.valid_from <= k.s))
+""",
+    # Uptime with no price in force: the reference path refuses to finalise it.
+    """
+CREATE TEMP TABLE unpriced AS
+SELECT DISTINCT org FROM (
+    SELECT k.org FROM kept k LEFT JOIN segments g ON g.piece = k.piece
+    GROUP BY k.org, k.piece, k.s, k.e
+    HAVING count(g.piece) = 0 OR sum(g.seg_e - g.seg_s) <> k.e - k.s
+)
+""",
+)
+
+_LINES = f"""
+WITH rated AS (  -- R6 and R7, under the organisation's policy and the former one (R15)
+    SELECT g.*, g.seg_e - g.seg_s AS elapsed,
+           CASE WHEN g.seg_e <= g.seg_s THEN 0 ELSE greatest(
+               (g.seg_e - g.seg_s + g.slice_s * 1000000 - 1) // (g.slice_s * 1000000)
+               * g.slice_s, g.minimum_s) END AS billed,
+           CASE WHEN g.seg_e <= g.seg_s THEN 0 ELSE
+               (g.seg_e - g.seg_s + 599999999) // 600000000 * 600 END AS former_billed
+    FROM segments g
+    WHERE g.org NOT IN (SELECT org FROM unpriced)
+),
+amounts AS (
+    SELECT *, billed::HUGEINT * numerator AS exact,
+           former_billed::HUGEINT * numerator AS former
+    FROM rated
+),
+shown AS (  -- the detail as CONTRACT.md writes it: 12 decimals, half up (R7)
+    SELECT *, exact * 1000000000000 // $denominator
+              + CASE WHEN 2 * (exact * 1000000000000 % $denominator) >= $denominator
+                     THEN 1 ELSE 0 END AS scaled
+    FROM amounts
+),
+details AS (
+    SELECT org, application_id, instance_id, role, seg_s, seg_e, price_key, billed,
+           former_billed, exact, former,
+           '{{"instance_id":"' || instance_id || '","role":"' || role
+           || '","flavor":"' || flavor || '","price_key":"' || price_key
+           || '","start":"' || {_instant("seg_s")} || '","end":"' || {_instant("seg_e")}
+           || '","elapsed_seconds":' || {_seconds("elapsed")}
+           || ',"billed_seconds":' || billed::VARCHAR
+           || ',"rate_per_hour":"' || rate_text
+           || '","amount":"' || {_twelve("scaled")} || '"}}' AS detail
+    FROM shown
+),
+names AS (
+    SELECT org, application_id, last(application_name ORDER BY {_ORDER}) AS application_name
+    FROM flat
+    WHERE type = 'instance.started' AND application_name IS NOT NULL
+    GROUP BY org, application_id
+)
+SELECT d.org, d.application_id, n.application_name,
+       '[' || string_agg(d.detail, ',' ORDER BY d.seg_s, d.instance_id, d.seg_e, d.price_key)
+       || ']' AS details_json,
+       sum(d.billed)::BIGINT AS billed, sum(d.exact) AS exact,
+       sum(d.former_billed)::BIGINT AS former_billed, sum(d.former) AS former,
+       count(DISTINCT d.instance_id) AS instances,
+       count(DISTINCT d.instance_id) FILTER (WHERE d.role = 'build') AS builds
+FROM details d LEFT JOIN names n USING (org, application_id)
+GROUP BY d.org, d.application_id, n.application_name
+ORDER BY d.org, d.application_id
+"""
+
+_NEEDS_REFERENCE = "SELECT org FROM anomalous UNION SELECT org FROM unpriced"
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationUptime:
+    """One application line rated in columns: amounts are `numerator / denominator`."""
+
+    organization_id: str
+    application_id: str
+    application_name: str | None
+    details_json: bytes
+    billed_seconds: int
+    exact: int
+    former_billed_seconds: int
+    former_exact: int
+    instances: int
+    builds: int
+
+
+@dataclass(frozen=True)
+class ShardUptime:
+    lines: list[ApplicationUptime]
+    needs_reference: set[str]  # organisations the reference path must bill
+
+
+def rate_uptime(events: pa.Table, orgs: pa.Table, prices: PriceColumns) -> ShardUptime:
+    """Every application line of the shard's organisations, and who needs the core."""
+    connection = duckdb.connect()
+    try:
+        connection.register("events", events)
+        connection.register("orgs", orgs)
+        connection.register("price_rows", _price_table(prices))
+        connection.execute(
+            "CREATE TEMP VIEW prices AS SELECT key, currency, valid_from, valid_to, "
+            "numerator_text::HUGEINT AS numerator, rate_text FROM price_rows"
+        )
+        for step in _STEPS:
+            connection.execute(step)
+        # D is an integer computed here, never user input: written into the query as a
+        # literal so DuckDB keeps every product in 128-bit integers.
+        query = _LINES.replace("$denominator", f"{int(prices.denominator)}::HUGEINT")
+        rows = connection.execute(query).fetchall()
+        needs = {org for (org,) in connection.execute(_NEEDS_REFERENCE).fetchall()}
+    finally:
+        connection.close()
+    lines = [
+        ApplicationUptime(
+            org, app, name, details.encode(), billed, exact, former_billed, former, n, b
+        )
+        for org, app, name, details, billed, exact, former_billed, former, n, b in rows
+    ]
+    return ShardUptime(lines, needs)
+
+
+def _price_table(prices: PriceColumns) -> pa.Table:
+    keys, currencies, starts, ends, numerators, rates = (
+        zip(*prices.rows, strict=True) if (prices.rows) else ((), (), (), (), (), ())
+    )
+    return pa.table(
+        {
+            "key": pa.array(keys, pa.string()),
+            "currency": pa.array(currencies, pa.string()),
+            "valid_from": pa.array(starts, pa.int64()),
+            "valid_to": pa.array(ends, pa.int64()),
+            # Numerators can exceed 64 bits; DuckDB reads them back from text exactly.
+            "numerator_text": pa.array([str(n) for n in numerators], pa.string()),
+            "rate_text": pa.array(rates, pa.string()),
+        }
+    )
