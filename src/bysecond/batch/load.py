@@ -1,13 +1,16 @@
-"""A shard's events as Arrow columns, read straight from the store through ADBC.
+"""A shard's events as Arrow columns, read from the store in one range scan.
 
-ADBC drivers (SQLite, and PostgreSQL through COPY) write rows into Arrow arrays in C,
-so the millions of events of a billing run never become Python objects: DuckDB reads
-the columns where they lie. Instants come out as microseconds since the epoch on both
+PostgreSQL is read through ADBC (COPY in binary, written into Arrow arrays in C), so
+the rows never become Python objects. SQLite is read through Python's own sqlite3
+module: a second SQLite library in the same process (ADBC's) would share the process's
+POSIX file locks with it, and closing either connection would drop the other's locks
+on a live WAL database. Instants come out as microseconds since the epoch on both
 stores (R1: kept to the microsecond, in UTC).
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 
 import pyarrow as pa
@@ -25,6 +28,18 @@ FROM events
 WHERE organization_id >= $1 AND organization_id <= $2
   AND time < to_timestamp(0) + $3 * interval '1 microsecond'
 """
+
+
+_SCHEMA = pa.schema(
+    [
+        ("organization_id", pa.string()),
+        ("time_us", pa.int64()),
+        ("type", pa.string()),
+        ("source", pa.string()),
+        ("id", pa.string()),
+        ("document", pa.string()),
+    ]
+)
 
 
 class ColumnarUnavailable(RuntimeError):
@@ -50,11 +65,7 @@ def shard_events(url: str, organizations: Sequence[str], before_micros: int) -> 
     if parsed.get_backend_name() == "sqlite":
         if not columnar_readable(url):
             raise ColumnarUnavailable("an in-memory SQLite database has no file to read")
-        import adbc_driver_sqlite.dbapi as sqlite_adbc
-
-        with sqlite_adbc.connect(parsed.database) as connection, connection.cursor() as cursor:
-            cursor.execute(_SQLITE, (first, last, before_micros))
-            table = cursor.fetch_arrow_table()
+        return _sqlite_rows(parsed.database, (first, last, before_micros))
     else:
         import adbc_driver_postgresql.dbapi as postgresql_adbc
 
@@ -65,19 +76,22 @@ def shard_events(url: str, organizations: Sequence[str], before_micros: int) -> 
     return _normalised(table)
 
 
+def _sqlite_rows(path: str, bounds: tuple[str, str, int]) -> pa.Table:
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = connection.execute(_SQLITE, bounds).fetchall()
+    finally:
+        connection.close()
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(_SCHEMA)
+    return pa.table(
+        [pa.array(values, field.type) for values, field in zip(columns, _SCHEMA, strict=True)],
+        schema=_SCHEMA,
+    )
+
+
 def _normalised(table: pa.Table) -> pa.Table:
     """The same column types whichever store the rows came from (an empty SQLite result
     has no types to infer)."""
-    schema = pa.schema(
-        [
-            ("organization_id", pa.string()),
-            ("time_us", pa.int64()),
-            ("type", pa.string()),
-            ("source", pa.string()),
-            ("id", pa.string()),
-            ("document", pa.string()),
-        ]
-    )
     if table.num_rows == 0:
-        return schema.empty_table()
-    return table.cast(schema)
+        return _SCHEMA.empty_table()
+    return table.cast(_SCHEMA)

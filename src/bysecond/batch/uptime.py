@@ -9,10 +9,12 @@ core writes), or uptime with no price in force (R5: the invoice must be refused)
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .prices import PriceColumns
 
@@ -132,13 +134,14 @@ WITH rated AS (  -- R6 and R7, under the organisation's policy and the former on
     WHERE g.org NOT IN (SELECT org FROM unpriced)
 ),
 amounts AS (
-    SELECT *, billed::HUGEINT * numerator AS exact,
-           former_billed::HUGEINT * numerator AS former
+    SELECT *, billed::$integer * numerator AS exact,
+           former_billed::$integer * numerator AS former
     FROM rated
 ),
 shown AS (  -- the detail as CONTRACT.md writes it: 12 decimals, half up (R7)
-    SELECT *, exact * 1000000000000 // $denominator
-              + CASE WHEN 2 * (exact * 1000000000000 % $denominator) >= $denominator
+    -- exact / D to 12 decimals = exact * (10^12 / g) / (D / g), g = gcd(10^12, D)
+    SELECT *, exact * $scale // $divisor
+              + CASE WHEN 2 * (exact * $scale % $divisor) >= $divisor
                      THEN 1 ELSE 0 END AS scaled
     FROM amounts
 ),
@@ -199,6 +202,7 @@ class ShardUptime:
 
 def rate_uptime(events: pa.Table, orgs: pa.Table, prices: PriceColumns) -> ShardUptime:
     """Every application line of the shard's organisations, and who needs the core."""
+    integer, scale, divisor = _arithmetic(orgs, prices)
     connection = duckdb.connect()
     try:
         connection.register("events", events)
@@ -206,13 +210,16 @@ def rate_uptime(events: pa.Table, orgs: pa.Table, prices: PriceColumns) -> Shard
         connection.register("price_rows", _price_table(prices))
         connection.execute(
             "CREATE TEMP VIEW prices AS SELECT key, currency, valid_from, valid_to, "
-            "numerator_text::HUGEINT AS numerator, rate_text FROM price_rows"
+            f"numerator_text::{integer} AS numerator, rate_text FROM price_rows"
         )
         for step in _STEPS:
             connection.execute(step)
-        # D is an integer computed here, never user input: written into the query as a
-        # literal so DuckDB keeps every product in 128-bit integers.
-        query = _LINES.replace("$denominator", f"{int(prices.denominator)}::HUGEINT")
+        # Integers computed here, never user input, written into the query as literals.
+        query = (
+            _LINES.replace("$integer", integer)
+            .replace("$scale", f"{scale}::{integer}")
+            .replace("$divisor", f"{divisor}::{integer}")
+        )
         rows = connection.execute(query).fetchall()
         needs = {org for (org,) in connection.execute(_NEEDS_REFERENCE).fetchall()}
     finally:
@@ -224,6 +231,28 @@ def rate_uptime(events: pa.Table, orgs: pa.Table, prices: PriceColumns) -> Shard
         for org, app, name, details, billed, exact, former_billed, former, n, b in rows
     ]
     return ShardUptime(lines, needs)
+
+
+# The most seconds a piece can be billed: a month of 31 days and a daylight-saving hour,
+# rounded up to one more slice (R6).
+_LONGEST_PERIOD_SECONDS = (31 * 24 + 1) * 3600
+_BIGINT_MAX = 2**63 - 1
+
+
+def _arithmetic(orgs: pa.Table, prices: PriceColumns) -> tuple[str, int, int]:
+    """The integer type the amounts need, and the scale and divisor that show them to
+    12 decimals. 64-bit integers are several times faster than 128-bit ones; they are
+    used only when no product can overflow them (DuckDB would stop with an error, never
+    wrap around)."""
+    g = math.gcd(10**12, prices.denominator)
+    scale, divisor = 10**12 // g, prices.denominator // g
+    slices = pc.max(orgs.column("slice_s")).as_py() or 1
+    minimum = pc.max(orgs.column("minimum_s")).as_py() or 0
+    longest = max(_LONGEST_PERIOD_SECONDS + max(slices, 600), minimum)
+    numerator = max((row[4] for row in prices.rows), default=0)
+    if 2 * longest * numerator * scale < _BIGINT_MAX:
+        return "BIGINT", scale, divisor
+    return "HUGEINT", scale, divisor
 
 
 def _price_table(prices: PriceColumns) -> pa.Table:

@@ -89,7 +89,7 @@ def bill_period(
     issue: bool,
     organizations: Sequence[str] | None = None,
     progress: Callable[[OrganizationResult], None] | None = None,
-    engine: Engine = "reference",
+    engine: Engine = "columnar",
     workers: int | None = None,
     shard_size: int | None = None,
 ) -> BillingReport:

@@ -46,4 +46,7 @@ def run_billing(
         if organization_id not in known:
             raise UnknownOrganization(organization_id)
     chosen = sorted(set(organizations)) if organizations else sorted(known)
-    return bill_period(database, context, period.key, issue=finalize, organizations=chosen)
+    # One process: an HTTP request does not start worker processes of its own.
+    return bill_period(
+        database, context, period.key, issue=finalize, organizations=chosen, workers=1
+    )
