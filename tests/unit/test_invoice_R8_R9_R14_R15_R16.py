@@ -167,3 +167,15 @@ def test_R13_finalising_numbers_and_dates_the_document_and_hashes_it() -> None:
 def test_an_organisation_with_no_usage_gets_an_empty_invoice() -> None:
     document = invoice_for([]).document()
     assert document["lines"] == [] and document["amount_due"] == "0.00"
+
+
+def test_R8_a_projection_without_details_has_the_same_amounts() -> None:
+    """Estimates read only a projection's totals; leaving the details out changes none."""
+    full = invoice_for(busy_month(), catalog=catalog())
+    bare = invoice_for(busy_month(), catalog=catalog(), details=False)
+    assert full.settlement == bare.settlement
+    assert [(ln.kind, ln.resource_id, ln.amount) for ln in full.lines] == [
+        (ln.kind, ln.resource_id, ln.amount) for ln in bare.lines
+    ]
+    assert all(ln.details for ln in full.lines)
+    assert not any(ln.details for ln in bare.lines)

@@ -43,7 +43,9 @@ def estimate(
     period = BillingPeriod.containing(now, customer.time_zone)
     known = [event for event in events if event.time <= now]
     so_far = build_invoice(customer, period, known, catalog, grants, seller=seller, until=now)
-    projected = build_invoice(customer, period, known, catalog, grants, seller=seller)
+    projected = build_invoice(
+        customer, period, known, catalog, grants, seller=seller, details=False
+    )
     return Estimate(so_far, projected)
 
 
@@ -84,10 +86,10 @@ def authorize(
         return Authorization(False, Decimal(0), Decimal(0), f"{request.price_key} has no price")
     period = BillingPeriod.containing(now, customer.time_zone)
     known = [event for event in events if event.time <= now]
-    before = build_invoice(customer, period, known, catalog, grants)
+    before = build_invoice(customer, period, known, catalog, grants, details=False)
     # The request's own end, if it has one, lies in the future: it is added after the cut.
     with_request = [*known, *_requested(request, now, customer.id)]
-    after = build_invoice(customer, period, with_request, catalog, grants)
+    after = build_invoice(customer, period, with_request, catalog, grants, details=False)
     cost = after.settlement.total - before.settlement.total
     balance = sum((g.available for g in grants), Decimal(0)) - _credit_used(before)
     owed = after.settlement.amount_due

@@ -127,11 +127,14 @@ def build_invoice(
     policy: Policy | None = None,
     compare_with: Policy = FORMER_POLICY,
     until: datetime | None = None,
+    details: bool = True,
 ) -> Invoice:
     """The invoice of `customer` for `period` (R8-R12, R15).
 
     `until` cuts the window short for an estimate of the period so far; running
-    resources are then billed up to it.
+    resources are then billed up to it. `details=False` leaves each line's details out
+    (amounts, credits and VAT are the same): for projections, whose totals alone are
+    read.
     """
     period = BillingPeriod(period.year, period.month, customer.time_zone)  # R1
     chosen = policy or named_policy(customer.policy)
@@ -144,7 +147,7 @@ def build_invoice(
         customer,
         period,
         chosen,
-        build_lines(rating, usage, cur),
+        build_lines(rating, usage, cur, details=details),
         grants,
         seller=seller,
         adjustments=adjustments,

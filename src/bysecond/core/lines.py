@@ -41,21 +41,25 @@ class Line:
         return (_KIND_ORDER[self.kind], self.corrects_period or "", self.resource_id)
 
 
-def build_lines(rating: Rating, usage: Usage, cur: Currency) -> list[Line]:
-    """Group rated usage into lines, in a fixed order (R16)."""
+def build_lines(
+    rating: Rating, usage: Usage, cur: Currency, *, details: bool = True
+) -> list[Line]:
+    """Group rated usage into lines, in a fixed order (R16); `details=False` leaves the
+    details out of the lines."""
     groups: dict[tuple[str, str], list[RatedPiece]] = {}
     for rated in rating.pieces:
         kind = "application" if rated.piece.kind == "instance" else "addon"
         groups.setdefault((kind, rated.piece.owner_id), []).append(rated)
     lines = [
-        _uptime_line(kind, owner, rated, usage, cur) for (kind, owner), rated in groups.items()
+        _uptime_line(kind, owner, rated, usage, cur, details)
+        for (kind, owner), rated in groups.items()
     ]
     tasks: dict[str, list[Any]] = {}
     for task in rating.tasks:
         tasks.setdefault(task.task.task_id, []).append(task)
     for task_id, rated_tasks in tasks.items():
         rated_tasks.sort(key=lambda t: (t.task.at, t.task.source, t.task.event_id))
-        details = tuple(
+        task_details = tuple(
             {
                 "task_id": t.task.task_id,
                 "event_id": t.task.event_id,
@@ -66,6 +70,7 @@ def build_lines(rating: Rating, usage: Usage, cur: Currency) -> list[Line]:
                 "amount": format_exact(t.amount),
             }
             for t in rated_tasks
+            if details
         )
         exact = sum((t.amount for t in rated_tasks), Fraction(0))
         accruals = tuple(Accrual(t.task.at, t.task.at, t.amount) for t in rated_tasks)
@@ -77,7 +82,7 @@ def build_lines(rating: Rating, usage: Usage, cur: Currency) -> list[Line]:
                 0,
                 exact,
                 round_half_up(exact, cur),
-                details,
+                task_details,
                 accruals,
             )
         )
@@ -86,7 +91,7 @@ def build_lines(rating: Rating, usage: Usage, cur: Currency) -> list[Line]:
         meters.setdefault((quantity.usage.meter, quantity.usage.resource_id), []).append(quantity)
     for (meter, resource_id), rated_quantities in meters.items():
         rated_quantities.sort(key=lambda q: (q.usage.at, q.usage.source, q.usage.event_id))
-        details = tuple(
+        meter_details = tuple(
             {
                 "meter": meter,
                 "at": rfc3339(q.usage.at),
@@ -96,6 +101,7 @@ def build_lines(rating: Rating, usage: Usage, cur: Currency) -> list[Line]:
                 "amount": format_exact(q.amount),
             }
             for q in rated_quantities
+            if details
         )
         exact = sum((q.amount for q in rated_quantities), Fraction(0))
         total_quantity = sum((q.usage.quantity for q in rated_quantities), Decimal(0))
@@ -108,7 +114,7 @@ def build_lines(rating: Rating, usage: Usage, cur: Currency) -> list[Line]:
                 0,
                 exact,
                 round_half_up(exact, cur),
-                details,
+                meter_details,
                 tuple(Accrual(q.usage.at, q.usage.at, q.amount) for q in rated_quantities),
             )
         )
@@ -116,7 +122,7 @@ def build_lines(rating: Rating, usage: Usage, cur: Currency) -> list[Line]:
 
 
 def _uptime_line(
-    kind: str, owner: str, rated: list[RatedPiece], usage: Usage, cur: Currency
+    kind: str, owner: str, rated: list[RatedPiece], usage: Usage, cur: Currency, details: bool
 ) -> Line:
     rated.sort(key=lambda r: (r.start, r.piece.resource_id, r.end, r.price.key))
     exact = sum((r.amount for r in rated), Fraction(0))
@@ -128,15 +134,15 @@ def _uptime_line(
         description = f"Application {name}: {instances} instance{'s' * (instances != 1)}"
         if builds:
             description += f", {builds} of them build{'s' * (builds != 1)}"
-        details = tuple(_instance_detail(r, cur) for r in rated)
+        written = tuple(_instance_detail(r, cur) for r in rated if details)
     else:
         name = usage.addon_names.get(owner, owner)
         plans = sorted({r.piece.price_key.split(".", 1)[1] for r in rated})
         description = f"Add-on {name} ({', '.join(plans)})"
-        details = tuple(_addon_detail(r, cur) for r in rated)
+        written = tuple(_addon_detail(r, cur) for r in rated if details)
     accruals = tuple(Accrual(r.start, r.end, r.amount) for r in rated)
     return Line(
-        kind, owner, description, billed, exact, round_half_up(exact, cur), details, accruals
+        kind, owner, description, billed, exact, round_half_up(exact, cur), written, accruals
     )
 
 
