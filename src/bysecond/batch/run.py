@@ -41,6 +41,7 @@ from bysecond.services.billing import (
 )
 from bysecond.services.customers import customer, grant_value
 from bysecond.store.database import Database, open_database
+from bysecond.store.invoices import InvoiceNumbers
 from bysecond.store.schema import CreditGrant, LedgerEntry, Organization
 from bysecond.store.schema import Invoice as StoredInvoice
 
@@ -284,7 +285,7 @@ def _write(
     issue: bool,
 ) -> list[OrganizationResult]:
     """The shard's invoices in one transaction, organisations in id order (R13)."""
-    results = []
+    results: list[OrganizationResult] = []
     with database.unit_of_work() as uow:
         session = uow.session
         stored = {
@@ -296,16 +297,29 @@ def _write(
                 .where(StoredInvoice.period == period_key)
             )
         }
+        # One block of numbers for the whole shard, taken in organisation id order by
+        # both paths; what is left is given back before the commit.
+        numbers = InvoiceNumbers(session.connection(), context.as_of.year, len(part))
         for org in sorted(part):
             row = stored.get(org)
             invoice = rated.invoices.get(org)
             if invoice is None:
-                result = bill_organization(session, context, org, period_key, issue=issue)
+                results.append(
+                    bill_organization(
+                        session, context, org, period_key, issue=issue, numbers=numbers
+                    )
+                )
             elif row is not None and row.status != "draft":
-                result = OrganizationResult(org, "already_final", row.number, reason=ALREADY_FINAL)
+                results.append(
+                    OrganizationResult(org, "already_final", row.number, reason=ALREADY_FINAL)
+                )
             else:
-                result = record_invoice(session, context, row, invoice, issue=issue, flush=False)
-            results.append(result)
+                results.append(
+                    record_invoice(
+                        session, context, row, invoice, issue=issue, flush=False, numbers=numbers
+                    )
+                )
+        numbers.close()
         session.flush()
         uow.commit()
     return results

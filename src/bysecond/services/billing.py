@@ -34,7 +34,7 @@ from bysecond.core.policy import policy as named_policy
 from bysecond.services.customers import customer, grant_balances, organization
 from bysecond.store.database import Database
 from bysecond.store.events import events_for
-from bysecond.store.invoices import next_invoice_number
+from bysecond.store.invoices import InvoiceNumbers, next_invoice_number
 from bysecond.store.schema import Invoice as StoredInvoice
 from bysecond.store.schema import LedgerEntry, Organization, StoredEvent
 
@@ -134,7 +134,13 @@ def bill_period(
 
 
 def bill_organization(
-    session: Session, context: BillingContext, organization_id: str, period_key: str, *, issue: bool
+    session: Session,
+    context: BillingContext,
+    organization_id: str,
+    period_key: str,
+    *,
+    issue: bool,
+    numbers: InvoiceNumbers | None = None,
 ) -> OrganizationResult:
     """One organisation's invoice for a period, inside the caller's transaction."""
     stored = stored_invoice(session, organization_id, period_key)
@@ -146,7 +152,7 @@ def bill_organization(
             reason=ALREADY_FINAL,
         )
     invoice = draft_invoice(session, context, organization_id, period_key)
-    return record_invoice(session, context, stored, invoice, issue=issue)
+    return record_invoice(session, context, stored, invoice, issue=issue, numbers=numbers)
 
 
 def record_invoice(
@@ -157,12 +163,14 @@ def record_invoice(
     *,
     issue: bool,
     flush: bool = True,
+    numbers: InvoiceNumbers | None = None,
 ) -> OrganizationResult:
     """Store a computed invoice as a draft, or issue it (R13), inside the caller's
     transaction. `stored` is the period's draft, if any (never a final one).
 
-    `flush=False` leaves the rows to the caller's next flush: the batch path writes a
-    whole shard of invoices at once.
+    `flush=False` leaves the rows to the caller's next flush, and `numbers` gives the
+    numbers from a block taken for many invoices: the batch path writes a whole shard
+    of invoices at once.
     """
     organization_id, period_key = invoice.customer.id, invoice.period.key
     nothing_to_bill = not invoice.lines and not invoice.unpriced
@@ -200,7 +208,10 @@ def record_invoice(
                 "add the prices to the catalog, then finalise again"
             ),
         )
-    number = next_invoice_number(session.connection(), context.as_of.year)
+    if numbers is not None:
+        number = numbers.take()
+    else:
+        number = next_invoice_number(session.connection(), context.as_of.year)
     issued = finalize(document, number, context.as_of)
     row = _save(session, stored, invoice, issued, number, flush)
     for use in invoice.settlement.uses:
