@@ -10,6 +10,7 @@ prepaid credit (R10), and usage arriving late for a finalised month (R14).
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -273,3 +274,49 @@ def test_the_columnar_engine_gives_the_reference_invoices_byte_for_byte(
     expiring = orjson.loads(issued["org-edge-g 2026-10"][3])
     assert Decimal(expiring["credit_summary"]["promotional"]["expired"]) > 0  # R10
     assert issued["org-edge-c 2026-10"][0] == "draft"
+
+
+@pytest.mark.postgres
+def test_shards_hold_their_organisations_whatever_the_servers_text_order(
+    postgresql_server: Any, tmp_path: Path
+) -> None:
+    """A PostgreSQL database whose collation orders ids otherwise than Python (ICU
+    en-US: "org_c" < "org-0" < "org-a" < "org-B" < "orgZ") bills every organisation of
+    every shard, as the reference engine on SQLite does."""
+    import psycopg
+    from psycopg import sql
+
+    from .conftest import ADMIN_URL
+
+    name = f"bysecond_icu_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(
+            sql.SQL(
+                "CREATE DATABASE {} TEMPLATE template0 LOCALE_PROVIDER icu "
+                "ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
+            ).format(sql.Identifier(name))
+        )
+    icu = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    try:
+        orgs = ["org_c", "org-0", "org-a", "org-B", "orgZ", "org-b"]
+        events = []
+        for n, org in enumerate(orgs):
+            events += [
+                start(org, f"2026-10-0{n + 1}T00:00:00Z", f"{org}-1"),
+                stop(org, f"2026-10-0{n + 1}T0{n + 1}:00:00Z", f"{org}-1"),
+            ]
+        month = write(tmp_path / "collation.jsonl", events)
+        reference = f"sqlite:///{tmp_path / 'reference.sqlite3'}"
+        for url in (reference, icu):
+            run("ingest", str(month), db=url)
+        issue = ("bill", "--period", "2026-10", "--finalize", "--at", AT)
+        run(*issue, "--engine", "reference", db=reference)
+        run(*issue, "--engine", "columnar", "--shard-size", "2", "--workers", "1", db=icu)
+        billed = invoices(icu)
+        assert billed == invoices(reference)
+        assert len(billed) == len(orgs) + 1  # and the ledger
+    finally:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )

@@ -21,12 +21,19 @@ SELECT organization_id, time AS time_us, type, source, id, document
 FROM events
 WHERE organization_id >= ? AND organization_id <= ? AND time < ?
 """
+# The bounds are the shard's least and greatest ids in the server's own text order (its
+# collation may order ids differently from the shards' order): every organisation of
+# the shard lies between them, whatever the collation.
 _POSTGRESQL = """
+WITH shard AS (
+    SELECT min(id) AS first, max(id) AS last FROM organizations
+    WHERE id = ANY(string_to_array($1, ','))
+)
 SELECT organization_id, (extract(epoch FROM time) * 1000000)::bigint AS time_us,
        type::text AS type, source, id, document
-FROM events
-WHERE organization_id >= $1 AND organization_id <= $2
-  AND time < to_timestamp(0) + $3 * interval '1 microsecond'
+FROM events, shard
+WHERE organization_id >= shard.first AND organization_id <= shard.last
+  AND time < to_timestamp(0) + $2 * interval '1 microsecond'
 """
 
 
@@ -54,8 +61,8 @@ def columnar_readable(url: str) -> bool:
 
 
 def shard_events(url: str, organizations: Sequence[str], before_micros: int) -> pa.Table:
-    """Every event of the organisations `organizations[0] .. organizations[-1]` (ids in
-    order) with `time < before_micros`: one index range scan on (organization_id, time).
+    """Every event of the shard's organisations (ids in Python's order, which is SQLite's)
+    with `time < before_micros`: one index range scan on (organization_id, time).
 
     Organisations inside the id range but not in the shard may come along; the uptime
     query joins on the shard's organisations and leaves them out.
@@ -71,7 +78,8 @@ def shard_events(url: str, organizations: Sequence[str], before_micros: int) -> 
 
         libpq = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
         with postgresql_adbc.connect(libpq) as connection, connection.cursor() as cursor:
-            cursor.execute(_POSTGRESQL, (first, last, before_micros))
+            # Organisation ids never hold a comma (core.events.ID_PATTERN).
+            cursor.execute(_POSTGRESQL, (",".join(organizations), before_micros))
             table = cursor.fetch_arrow_table()
     return _normalised(table)
 

@@ -184,29 +184,27 @@ def _read_settings(
     """Who is billed how. The reference path takes organisations with finalised earlier
     invoices (late usage may need R14 adjustments) and those whose promotional credit
     expires inside the period (R10 then splits usage at the expiry)."""
-    first, last = part[0], part[-1]
+    # Lists, not id ranges: PostgreSQL orders text by its collation, which need not be
+    # the order the shards were cut in.
     wanted = set(part)
     with database.unit_of_work(read_only=True) as uow:
         session = uow.session
-        rows = session.scalars(
-            select(Organization).where(Organization.id >= first, Organization.id <= last)
-        ).all()
+        rows = session.scalars(select(Organization).where(Organization.id.in_(part))).all()
         grants = session.scalars(
             select(CreditGrant)
-            .where(CreditGrant.organization_id >= first, CreditGrant.organization_id <= last)
+            .where(CreditGrant.organization_id.in_(part))
             .where(CreditGrant.granted_at <= context.as_of)
             .order_by(CreditGrant.id)
         ).all()
         ledger = session.execute(
             select(LedgerEntry.grant_id, LedgerEntry.kind, LedgerEntry.amount).where(
-                LedgerEntry.organization_id >= first, LedgerEntry.organization_id <= last
+                LedgerEntry.organization_id.in_(part)
             )
         ).all()
         earlier = set(
             session.scalars(
                 select(StoredInvoice.organization_id)
-                .where(StoredInvoice.organization_id >= first)
-                .where(StoredInvoice.organization_id <= last)
+                .where(StoredInvoice.organization_id.in_(part))
                 .where(StoredInvoice.period < period_key, StoredInvoice.status != "draft")
             )
         )
@@ -292,8 +290,7 @@ def _write(
             row.organization_id: row
             for row in session.scalars(
                 select(StoredInvoice)
-                .where(StoredInvoice.organization_id >= part[0])
-                .where(StoredInvoice.organization_id <= part[-1])
+                .where(StoredInvoice.organization_id.in_(part))
                 .where(StoredInvoice.period == period_key)
             )
         }

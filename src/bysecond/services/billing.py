@@ -103,9 +103,9 @@ def bill_period(
     BillingPeriod.parse(period_key)  # refuse a malformed period before any work
     if organizations is None:
         with database.unit_of_work(read_only=True) as uow:
-            organizations = list(
-                uow.session.scalars(select(Organization.id).order_by(Organization.id))
-            )
+            # Python's order, the same on every store (PostgreSQL orders text by its
+            # collation): both engines number invoices in this order.
+            organizations = sorted(uow.session.scalars(select(Organization.id)))
     if engine == "columnar":
         from bysecond.batch import run as batch  # the batch path builds on this module
 
