@@ -127,7 +127,7 @@ def _rate_in_worker(
 ) -> RatedShard:
     database = open_database(url, apply_migrations=False)
     try:
-        return rate_shard(database, context, period_key, part)
+        return rate_shard(database, context, period_key, part, threads=1)
     finally:
         database.close()
 
@@ -147,7 +147,12 @@ class RatedShard:
 
 
 def rate_shard(
-    database: Database, context: BillingContext, period_key: str, part: Sequence[str]
+    database: Database,
+    context: BillingContext,
+    period_key: str,
+    part: Sequence[str],
+    *,
+    threads: int | None = None,
 ) -> RatedShard:
     """Read and rate one shard; nothing is written."""
     shard = _read_settings(database, context, period_key, part)
@@ -159,7 +164,7 @@ def rate_shard(
     if shard.inputs:
         ends = {org: _micros(given.period.end) for org, given in shard.inputs.items()}
         events = shard_events(database.url, sorted(shard.inputs), max(ends.values()))
-        uptime = rate_uptime(events, _organization_table(shard.inputs), prices)
+        uptime = rate_uptime(events, _organization_table(shard.inputs), prices, threads=threads)
         shard.reference |= uptime.needs_reference
         lines: dict[str, list[ApplicationUptime]] = defaultdict(list)
         for line in uptime.lines:

@@ -200,10 +200,14 @@ class ShardUptime:
     needs_reference: set[str]  # organisations the reference path must bill
 
 
-def rate_uptime(events: pa.Table, orgs: pa.Table, prices: PriceColumns) -> ShardUptime:
+def rate_uptime(
+    events: pa.Table, orgs: pa.Table, prices: PriceColumns, *, threads: int | None = None
+) -> ShardUptime:
     """Every application line of the shard's organisations, and who needs the core."""
     integer, scale, divisor = _arithmetic(orgs, prices)
-    connection = duckdb.connect()
+    # One thread per worker process when several share the cores; DuckDB's default
+    # (one per core) when the shard is rated alone.
+    connection = duckdb.connect(config={"threads": threads} if threads else {})
     try:
         connection.register("events", events)
         connection.register("orgs", orgs)
