@@ -15,7 +15,6 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from .document import Document, is_credit_note
 from .formatting import Formatter, parse_locale
 from .labels import labels_for
-from .statement import uptime_statement
 
 # The order of the totals on the summary page, as in the document's `totals_by_kind`.
 KINDS = ("application", "addon", "task", "usage", "adjustment")
@@ -39,13 +38,11 @@ def stylesheet_text() -> str:
     return files("bysecond.web").joinpath("static/invoice.css").read_text(encoding="utf-8")
 
 
-def render_html(document: Document, *, embed_css: bool = True, compact: bool = False) -> str:
-    """The invoice as a standalone HTML page.
+def render_html(document: Document, *, embed_css: bool = True) -> str:
+    """The invoice as a standalone HTML page (the web view; the PDF is drawn by
+    `render.pdf` from the same document).
 
-    With `embed_css` (the web view) the stylesheet is inlined so the page needs no other
-    file; the PDF renderer passes False and supplies its own parsed copy of the same CSS.
-    `compact` writes each run of the long detail tables as one aligned line (the PDF:
-    see `statement.py`); the web view keeps a cell per value.
+    With `embed_css` the stylesheet is inlined so the page needs no other file.
     """
     buyer = document["buyer"]
     locale = parse_locale(buyer.get("locale"))
@@ -60,7 +57,5 @@ def render_html(document: Document, *, embed_css: bool = True, compact: bool = F
         "credit_note": is_credit_note(document),
         "former": {line["id"]: line for line in comparison["lines"]} if comparison else {},
         "inline_css": stylesheet_text() if embed_css else None,
-        "compact": compact,
-        "uptime_statement": uptime_statement,
     }
     return environment().get_template("invoice.html").render(context)

@@ -147,7 +147,7 @@ def _stored(db: Database, org: str, reference: str) -> StoredInvoice:
 def _rendered(invoice: StoredInvoice, media_type: str) -> Response:
     if media_type == JSON:
         return Response(invoice.document, media_type=JSON)
-    # Rendering pulls in WeasyPrint: imported on first use, not when the API starts.
+    # Rendering pulls in ReportLab and factur-x: imported on first use, not at start.
     from bysecond.render import render_html, render_pdf
 
     render: Callable[[Any], str | bytes] = render_html if media_type == HTML else render_pdf
