@@ -50,7 +50,7 @@ from .load import columnar_readable, shard_events
 from .prices import EPOCH, instance_prices
 from .uptime import ApplicationUptime, rate_uptime
 
-SHARD_SIZE = 1000  # organisations: about 200,000 events of a typical month
+SHARD_SIZE = 500  # organisations: about 100,000 events of a typical month
 _INSTANCE_TYPES = pa.array(["instance.started", "instance.stopped"])
 
 

@@ -50,7 +50,7 @@ def bill(
         typer.Option(
             "--shard-size",
             min=1,
-            help="Organisations per shard of the columnar engine: each shard is one "
+            help="Organisations per shard of the columnar engine (default 500): each shard is one "
             "transaction, and its events are held in memory at once.",
         ),
     ] = None,
