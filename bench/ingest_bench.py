@@ -8,22 +8,34 @@ then ingested through `bysecond.services.ingest.ingest` exactly as `bysecond ing
 does, into a fresh SQLite file and a fresh PostgreSQL database (created and dropped
 here). A second pass over the same file measures re-delivery (all duplicates).
 
-Measured on the 2-core development machine (Python 3.11, SQLite 3.40, PostgreSQL 15 on
-the same machine), 1,000,000 events, 2 validating processes, chunks of 20,000; the best
-of four runs while no other job ran (the machine is shared: busy runs were 25-40% slower):
+How it runs (`services/ingest.py`, docs/ingestion-and-storage.md): 2 processes each
+validate a chunk (msgspec at the edge, `parse_event` for what msgspec does not accept),
+then write it in its turn, so one validates while the other writes; the calling process
+reads the file, hands chunks out, and writes chunk 0 while the processes start.
+
+Per event, measured in CPU time on the 2-core machine while other jobs ran (so
+inflated): validating and building the row ~7.4 us (orjson.loads 0.8, msgspec decode and
+checks 2.2, canonical JSON + sha256 0.9, the row 1.1, registrations and price checks
+2.3; `parse_event` alone took 5-9 us of this before), the SQLite insert with its two
+indexes and the commit ~6-7 us (WAL, synchronous=FULL, growing with the table). That is
+~14 us of CPU per event on two cores: about 140,000 events/s at best when nothing else
+runs, below the issue's 150,000/s for SQLite.
+
+1,000,000 events, 2 processes, chunks of 20,000, measured 2026-11-24 while other jobs
+kept the machine busy (load average 2-3 on 2 cores), so below what a quiet machine gives:
 
 | database   | first pass           | second pass (all duplicates) |
 |------------|----------------------|------------------------------|
-| SQLite     | 12.2 s, 81,800 ev/s  | 14.4 s, 69,700 ev/s          |
-| PostgreSQL | 12.9 s, 77,200 ev/s  | 21.6 s, 46,300 ev/s          |
+| SQLite     | 14.2 s, 70,300 ev/s  | 20.9 s, 47,800 ev/s          |
+| PostgreSQL | 14.9 s, 67,100 ev/s  | 23.8 s, 42,100 ev/s          |
 
-Where the time goes, per event: `orjson.loads` + `core.events.parse_event` ~6 us,
-canonical JSON + sha256 + the row ~4 us (in the validating processes); the SQLite
-insert with its two indexes and the commit ~5.5 us (in the writing process, the only
-writer SQLite allows). Two cores give ~20 us of CPU per 10 us of wall clock, so about
-100,000 events/s is the ceiling of this design here; the issue's target of 150,000/s
-for SQLite is not met. PostgreSQL copies a new chunk straight into the table (binary
-COPY) and its server process shares the same two cores.
+Under the same load, interleaved SQLite first passes of the previous design (validate in
+processes, write in the calling process, `parse_event` only) gave 40,700 and 43,200
+ev/s against 60,700 and 59,900 for this one: ~1.45x. Scaled to that design's quiet
+figure (81,800 ev/s), about 115,000-120,000 ev/s is expected here when nothing else
+runs; the 150,000 ev/s target for SQLite is not met (see the CPU figures above).
+PostgreSQL copies a new chunk straight into the table (binary COPY); its server process
+shares the same two cores.
 """
 
 from __future__ import annotations

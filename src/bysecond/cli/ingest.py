@@ -142,8 +142,8 @@ def ingest(
         typer.Option(
             min=0,
             metavar="N",
-            help="Processes validating events while one writes. Default: one"
-            " per CPU when the input spans several chunks; 0 validates in-line.",
+            help="Processes that validate chunks and write them in turn. Default:"
+            " one per CPU when the input spans several chunks; 0 does it all in-line.",
         ),
     ] = None,
 ) -> None:

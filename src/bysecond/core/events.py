@@ -175,7 +175,10 @@ def parse_instant(value: Any, field: str) -> datetime:
         raise EventError(field, f"{value!r} is not an RFC 3339 instant") from None
     if parsed.tzinfo is None:
         raise EventError(field, f"{value!r} has no time zone offset")
-    return require_aware(parsed, field)
+    try:
+        return require_aware(parsed, field)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before the first UTC instant
+        raise EventError(field, f"{value!r} is out of range once in UTC") from None
 
 
 def _text(

@@ -14,6 +14,7 @@ invariant 2: an accepted event is stored before the answer). It never prints.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import marshal
 import multiprocessing
@@ -25,11 +26,11 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, make_url
 
 from bysecond.core.period import rfc3339
 from bysecond.store.anomalies import AnomalyRecord, record_anomalies
-from bysecond.store.database import Database
+from bysecond.store.database import Database, open_database
 from bysecond.store.events import EventRow, insert_new_events, stored_hashes
 from bysecond.store.prices import load_catalog
 from bysecond.store.registry import addon_providers, currencies_other_than
@@ -83,13 +84,33 @@ class ChunkReport:
     rejected: int
     unpriced: int  # anomalies recorded for accepted usage without a price
     notes: tuple[Outcome, ...]  # every item that was not accepted, by index
-    _rows: Sequence[EventRow] = field(repr=False, compare=False)
+    _rows: Sequence[Sequence[Any]] = field(repr=False, compare=False)  # (source, id, ...)
     _positions: Sequence[int] = field(repr=False, compare=False)
     _stored_before: frozenset[int] = field(repr=False, compare=False)
 
     @property
     def end(self) -> int:
         return self.start + self.size
+
+    def __reduce__(self) -> tuple[Any, tuple[bytes]]:
+        # A report crosses a process boundary when worker processes write (see
+        # `_ingest_in_processes`): marshal carries its plain values much faster than
+        # pickle carries 20,000 outcomes; only the keys of the rows are kept.
+        notes = [(n.index, str(n.status), n.source, n.id, n.field, n.message) for n in self.notes]
+        keys = self._rows if isinstance(self._rows, _Keys) else _Keys.of(self._rows)
+        state = (
+            self.start,
+            self.size,
+            self.accepted,
+            self.duplicates,
+            self.rejected,
+            self.unpriced,
+            notes,
+            keys.packed,
+            list(self._positions),
+            list(self._stored_before),
+        )
+        return (_unpack_report, (marshal.dumps(state),))
 
     def outcomes(self) -> list[Outcome]:
         """One outcome per item, accepted ones included, by index."""
@@ -99,6 +120,54 @@ class ChunkReport:
             if position not in self._stored_before
         ]
         return sorted([*accepted, *self.notes], key=lambda outcome: outcome.index)
+
+
+class _Keys(Sequence[tuple[str, str]]):
+    """The (source, id) of a chunk's rows, marshalled, read only when asked for."""
+
+    def __init__(self, packed: bytes) -> None:
+        self.packed = packed
+        self._keys: list[tuple[str, str]] | None = None
+
+    @classmethod
+    def of(cls, rows: Sequence[Sequence[Any]]) -> _Keys:
+        return cls(marshal.dumps([(row[0], row[1]) for row in rows]))
+
+    def _all(self) -> list[tuple[str, str]]:
+        if self._keys is None:
+            self._keys = marshal.loads(self.packed)
+        return self._keys
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._all()[index]
+
+
+_STATUSES: Final = {str(status): status for status in Status}
+
+
+def _unpack_report(packed: bytes) -> ChunkReport:
+    (start, size, accepted, duplicates, rejected, unpriced, notes, keys, positions, stored) = (
+        marshal.loads(packed)
+    )
+    statuses = _STATUSES
+    return ChunkReport(
+        start,
+        size,
+        accepted,
+        duplicates,
+        rejected,
+        unpriced,
+        tuple(
+            Outcome(index, statuses[status], source, key, field, message)
+            for index, status, source, key, field, message in notes
+        ),
+        _Keys(keys),
+        positions,
+        frozenset(stored),
+    )
 
 
 def ingest(
@@ -114,8 +183,13 @@ def ingest(
     once it is committed.
 
     `clock` gives the instant events may not exceed by more than 5 minutes. `workers` > 0
-    validates chunks in that many processes while this one writes, for big inputs; the
-    processes are spawned, so a script using it needs `if __name__ == "__main__":`.
+    is for big inputs: that many processes each validate a chunk, then write it in its
+    turn (chunk n commits after chunk n - 1 is committed and its report was taken), so
+    validation overlaps writing and no row travels between processes. On an in-memory
+    SQLite database the processes only validate and this one writes. The processes come
+    from a fork server (never a fork of this process), so a script using it needs
+    `if __name__ == "__main__":`. With processes, `clock` is read when a chunk is handed
+    out: it also dates what that chunk registers.
     `welcome` is the credit each organisation new to the store receives.
     """
     if chunk_size < 1:
@@ -125,8 +199,17 @@ def ingest(
         currencies = currencies_other_than(uow.connection, DEFAULT_CURRENCY)
         prices = PriceCheck.of(load_catalog(uow.connection), currencies)
     run = _Run(prices, Registered(), welcome)
+    chunks = _chunks(items, chunk_size)
+    if workers > 0 and _shareable(database):
+        head = list(itertools.islice(chunks, _WORTH_PROCESSES))
+        if len(head) >= _WORTH_PROCESSES:
+            yield from _ingest_in_processes(
+                database, itertools.chain(head, chunks), now, run, workers
+            )
+            return
+        chunks = iter(head)  # too few chunks for processes: done here
     start = 0
-    for prepared in _prepare(_chunks(items, chunk_size), now, prices, workers):
+    for prepared in _prepare(chunks, now, prices, workers):
         with database.unit_of_work() as uow:
             report, registered = _store(uow.connection, prepared, start, run, now())
             uow.commit()
@@ -190,6 +273,174 @@ def _prepare_in_processes(
         finally:
             for future in pending:
                 future.cancel()
+
+
+def _shareable(database: Database) -> bool:
+    """Whether other processes can open the same database (not an in-memory SQLite)."""
+    if database.dialect != "sqlite":
+        return True
+    return make_url(database.url).database not in (None, "", ":memory:")
+
+
+# A chunk's turn to write, shared by the writing processes: the number of the next
+# chunk to commit, or _ABORTED once a chunk failed or the caller stopped reading.
+_ABORTED: Final = -1
+
+
+def _ingest_in_processes(
+    database: Database, chunks: Iterator[list[Raw]], clock: Clock, run: _Run, workers: int
+) -> Iterator[ChunkReport]:
+    """Bulk ingestion with `workers` processes that each validate a chunk, then write it
+    in its turn: chunk n commits after chunk n - 1, as in one process (R3: the first
+    payload of an identifier is the one kept), while the next chunk is validated.
+
+    The rows never travel back to this process (that would cost as much as writing
+    them): each report comes back after its chunk's transaction has committed, in order.
+    Each process registers what its chunks name and gives the welcome credits in the
+    same transaction as the events, as `_store` does here.
+    """
+    context = _writers_context()
+    turn = context.RawValue("q", 0)
+    condition = context.Condition()
+    initargs = (database.url, run.prices, run.welcome, turn, condition)
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_start_writer, initargs=initargs
+    ) as pool:
+        pending: deque[Future[ChunkReport]] = deque()
+        first: list[Raw] | None = None
+
+        def go_on(number: int) -> None:
+            # Chunk `number` may be written once the caller came back for more after
+            # the report of the one before: nothing is stored beyond what was asked.
+            with condition:
+                if turn.value != _ABORTED:
+                    turn.value = number
+                    condition.notify_all()
+
+        done = 0  # reports handed to the caller
+        try:
+            start = 0
+            for number, chunk in enumerate(chunks):
+                if number == 0:  # written here while the processes start (see below)
+                    first, start = chunk, len(chunk)
+                    continue
+                try:  # lines and plain decoded objects travel faster marshalled
+                    packed: bytes | list[Raw] = marshal.dumps(chunk)
+                except ValueError:
+                    packed = chunk
+                pending.append(pool.submit(_write_chunk, number, start, packed, clock()))
+                start += len(chunk)
+                if first is not None and len(pending) == workers:
+                    # Starting a process takes about as long as validating and writing a
+                    # chunk: this process writes the first one meanwhile, then hands over.
+                    yield _write_first(database, first, clock(), run)
+                    first, done = None, 1
+                    go_on(done)
+                elif len(pending) > workers:  # read ahead one chunk per worker, no more
+                    yield pending.popleft().result()
+                    done += 1
+                    go_on(done)
+            if first is not None:
+                yield _write_first(database, first, clock(), run)
+                first, done = None, 1
+                go_on(done)
+            while pending:
+                yield pending.popleft().result()
+                done += 1
+                go_on(done)
+        finally:
+            if pending or first is not None:  # stopped early: write nothing more
+                with condition:
+                    turn.value = _ABORTED
+                    condition.notify_all()
+                for future in pending:
+                    future.cancel()
+
+
+def _write_first(database: Database, items: list[Raw], now: datetime, run: _Run) -> ChunkReport:
+    """Chunk 0, validated and written by the calling process."""
+    chunk = prepare_chunk(items, now, run.prices)
+    with database.unit_of_work() as uow:
+        report, registered = _store(uow.connection, chunk, 0, run, now)
+        uow.commit()
+    run.registered.remember(registered)
+    return report
+
+
+def _writers_context() -> multiprocessing.context.BaseContext:
+    """Where writing processes come from: a fork server, itself a fresh interpreter
+    (never a fork of this process, whose database connections a child must not share),
+    that imports this module once; each writer is then forked from it in milliseconds,
+    instead of importing everything again (most of a second per process)."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    return context
+
+
+@dataclass(slots=True)
+class _Writer:
+    """What a writing process keeps from chunk to chunk."""
+
+    database: Database
+    run: _Run
+    turn: Any  # multiprocessing RawValue("q")
+    condition: Any  # multiprocessing Condition
+
+
+_writer: _Writer | None = None
+
+
+def _start_writer(
+    url: str, prices: PriceCheck, welcome: WelcomeCredit | None, turn: Any, condition: Any
+) -> None:
+    global _writer
+    # The objects a chunk makes hold no reference cycles: collecting garbage while 20,000
+    # rows are alive costs more than validating them. `_write_chunk` collects per chunk.
+    gc.disable()
+    database = open_database(url, apply_migrations=False)  # migrated by the caller
+    _writer = _Writer(database, _Run(prices, Registered(), welcome), turn, condition)
+
+
+def _write_chunk(number: int, start: int, items: bytes | list[Raw], now: datetime) -> ChunkReport:
+    """Validate chunk `number`, then store it once every earlier chunk is committed and
+    reported (the calling process then sets `turn` to `number`)."""
+    writer = _writer
+    if writer is None:
+        raise RuntimeError("a writing process was not started by _start_writer")
+    raw = marshal.loads(items) if isinstance(items, bytes) else items
+    chunk = prepare_chunk(raw, now, writer.run.prices)
+    del raw
+    turn, condition = writer.turn, writer.condition
+    with condition:
+        while turn.value != number and turn.value != _ABORTED:
+            if not condition.wait(timeout=1.0) and _parent_gone():
+                turn.value = _ABORTED
+        if turn.value == _ABORTED:
+            raise IngestAborted("an earlier chunk was not stored: this one is not either")
+    try:
+        with writer.database.unit_of_work() as uow:
+            report, registered = _store(uow.connection, chunk, start, writer.run, now)
+            uow.commit()
+    except BaseException:
+        with condition:
+            turn.value = _ABORTED
+            condition.notify_all()
+        raise
+    writer.run.registered.remember(registered)
+    del chunk
+    gc.collect(1)
+    return report
+
+
+def _parent_gone() -> bool:
+    parent = multiprocessing.parent_process()
+    return parent is not None and not parent.is_alive()
+
+
+class IngestAborted(RuntimeError):
+    """A chunk was not written because an earlier one failed or the caller stopped."""
 
 
 def _submit(
