@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import orjson
+import psutil
 import pytest
 from sqlalchemy import func, select
 
@@ -195,8 +196,12 @@ def test_R13_a_finalisation_killed_midway_and_run_again_ends_gapless(
                     or 0
                 )
             time.sleep(0.02)
+        workers = psutil.Process(billing.pid).children(recursive=True)
         billing.send_signal(signal.SIGKILL)
         billing.wait()
+        # The run's worker processes leave with it instead of lingering.
+        _, alive = psutil.wait_procs(workers, timeout=10)
+        assert not alive, f"worker processes outlived the killed run: {alive}"
         assert 10 <= issued < 80, f"the kill came too late to test anything ({issued} issued)"
         run("bill", "--period", "2026-10", "--finalize", "--at", AT, *engine, db=database_url)
         run("bill", "--period", "2026-10", "--finalize", "--at", AT, db=fresh_database_url)

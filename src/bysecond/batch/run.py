@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -50,6 +52,7 @@ from .load import columnar_readable, shard_events
 from .prices import EPOCH, instance_prices
 from .uptime import ApplicationUptime, rate_uptime
 
+_PARENT_CHECK_SECONDS = 0.5
 SHARD_SIZE = 500  # organisations: about 100,000 events of a typical month
 _INSTANCE_TYPES = pa.array(["instance.started", "instance.stopped"])
 
@@ -93,7 +96,12 @@ def bill_period_columnar(
     # Spawned, not forked: no connection or thread of this process is shared. At most
     # `count + 1` shards are in flight, so memory stays bounded by the shard size.
     spawn = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=count, mp_context=spawn) as pool:
+    with ProcessPoolExecutor(
+        max_workers=count,
+        mp_context=spawn,
+        initializer=_exit_with_parent,
+        initargs=(os.getpid(),),
+    ) as pool:
         pending: deque[tuple[list[str], Future[RatedShard]]] = deque()
         for part in parts:
             pending.append(
@@ -120,6 +128,18 @@ def _collect(
     if progress:
         for result in results:
             progress(result)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose billing run was killed leaves too, instead of waiting forever on
+    a queue nobody writes to any more."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(_PARENT_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _rate_in_worker(
