@@ -74,6 +74,19 @@ def file_batches(path: Path, size: int) -> tuple[list[bytes], int]:
     return bodies, len(lines)
 
 
+def wait_until_up(base: str, process: subprocess.Popen[bytes], seconds: float = 60) -> bool:
+    """Whether the API at `base` answers before `process` ends or `seconds` pass."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            httpx.get(f"{base}/v1/openapi.json", timeout=1)
+            return True
+        except httpx.TransportError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                return False
+            time.sleep(0.1)
+
+
 def operator_key(url: str) -> str:
     database = open_database(url)  # also creates the schema before the server starts
     try:
@@ -101,15 +114,8 @@ def server(url: str) -> Iterator[str]:
     process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{base}/v1/openapi.json", timeout=1)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("bysecond serve did not start") from None
-                time.sleep(0.1)
+        if not wait_until_up(base, process):
+            raise SystemExit("bysecond serve did not start")
         yield base
     finally:
         process.send_signal(signal.SIGINT)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.http_ingest_bench import free_port, operator_key
+from bench.http_ingest_bench import free_port, operator_key, wait_until_up
 
 from .console import BenchError
 from .stores import Store
@@ -88,12 +88,5 @@ def _server(url: str) -> Iterator[str]:
 
 
 def _wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            httpx.get(f"{base}/v1/openapi.json", timeout=1)
-            return
-        except httpx.TransportError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise BenchError("the API did not start") from None
-            time.sleep(0.1)
+    if not wait_until_up(base, process):
+        raise BenchError("the API did not start")
