@@ -82,6 +82,36 @@ def test_a_batch_of_sdk_events_is_stored_and_sent_again_is_all_duplicates(api: A
     assert _stored(api.database) == 3
 
 
+def test_a_batch_is_stored_as_canonical_documents_whatever_its_spacing_and_escapes(
+    api: Api,
+) -> None:
+    # Each item of a batch is handed on as its own JSON text (R3): spacing, key order
+    # and escapes do not change the stored document, so the same events sent alone,
+    # written another way, are duplicates.
+    first = started(1, "2026-10-03T12:00:00Z")
+    first["data"]["application_name"] = "Caf\u00e9 \U0001f600"
+    second = stopped(2, "2026-10-03T13:00:00Z")
+    written = (
+        b'[ \n  {"data": {"instance_id": "i-1", "flavor": "M", "role": "run",'
+        b' "application_id": "app-shop", "application_name": "Caf\\u00e9 \\ud83d\\ude00"},'
+        b' "subject": "org-acme", "type": "instance.started", "id": "e-1",'
+        b' "source": "//platform/orchestrator", "specversion": "1.0",'
+        b' "datacontenttype": "application/json",'
+        b' "time": "2026-10-03T12:00:00Z"} ,\t' + orjson.dumps(second) + b" ]"
+    )
+    answer = api.operator.post("/v1/events", content=written, headers={"Content-Type": BATCH})
+    assert answer.status_code == 202, answer.text
+    assert [e["status"] for e in answer.json()["events"]] == ["accepted", "accepted"]
+    for event in (first, second):
+        again = api.operator.post(
+            "/v1/events",
+            content=orjson.dumps(event),
+            headers={"Content-Type": "application/cloudevents+json"},
+        )
+        assert again.json()["events"][0]["status"] == "duplicate", again.text
+    assert _stored(api.database) == 2
+
+
 def test_the_legacy_sdk_api_is_accepted_too(api: Api) -> None:
     event = LegacyCloudEvent(
         {

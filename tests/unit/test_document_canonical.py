@@ -33,7 +33,7 @@ def test_R16_both_writers_give_the_same_bytes(document: object) -> None:
 
 
 def test_R16_decimals_are_exact_numbers_and_text_is_not_escaped_to_ascii() -> None:
-    document = {"amount": Decimal("0.021166666667"), "name": "Société \"Ω\"\n", "n": 762}
+    document = {"amount": Decimal("0.021166666667"), "name": 'Société "Ω"\n', "n": 762}
     expected = b'{"amount":0.021166666667,"name":"Soci\xc3\xa9t\xc3\xa9 \\"\xce\xa9\\"\\n","n":762}'
     assert canonical_json(document) == expected == canonical_json_reference(document)
 

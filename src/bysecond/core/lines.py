@@ -41,9 +41,7 @@ class Line:
         return (_KIND_ORDER[self.kind], self.corrects_period or "", self.resource_id)
 
 
-def build_lines(
-    rating: Rating, usage: Usage, cur: Currency, *, details: bool = True
-) -> list[Line]:
+def build_lines(rating: Rating, usage: Usage, cur: Currency, *, details: bool = True) -> list[Line]:
     """Group rated usage into lines, in a fixed order (R16); `details=False` leaves the
     details out of the lines."""
     groups: dict[tuple[str, str], list[RatedPiece]] = {}
