@@ -31,7 +31,7 @@ from sqlalchemy import Connection, make_url
 from bysecond.core.period import rfc3339
 from bysecond.store.anomalies import AnomalyRecord, record_anomalies
 from bysecond.store.database import Database, open_database
-from bysecond.store.events import EventRow, insert_new_events, stored_hashes
+from bysecond.store.events import EventRow, insert_new_events
 from bysecond.store.prices import load_catalog
 from bysecond.store.registry import addon_providers, currencies_other_than
 from bysecond.store.schema import DEFAULT_CURRENCY
@@ -570,31 +570,15 @@ def _no_price(key: str, currency: str, micros: int) -> str:
 
 
 def _insert_all_new(connection: Connection, rows: list[EventRow]) -> dict[int, bytes]:
-    """Insert every row not stored yet; returns {position: stored hash} of the others.
-
-    Optimistic: a fresh chunk goes in with one statement. When some rows are already
-    stored the savepoint is rolled back, the stored ones are looked up and the rest is
-    inserted again. On PostgreSQL a concurrent writer may store a row in between; the
-    loop then looks again, and ends because every pass removes at least one row.
-    """
-    stored: dict[int, bytes] = {}
-    pending = list(range(len(rows)))
-    while pending:
-        batch = rows if len(pending) == len(rows) else [rows[p] for p in pending]
-        savepoint = connection.begin_nested()
-        if insert_new_events(connection, batch) == len(batch):
-            savepoint.commit()
-            break
-        savepoint.rollback()
-        found = stored_hashes(connection, [(row[0], row[1]) for row in batch])
-        if not found:  # nothing explains the skipped rows: stop rather than loop
-            raise RuntimeError("events were skipped on insert but are not stored")
-        for position in pending:
-            digest = found.get((rows[position][0], rows[position][1]))
-            if digest is not None:
-                stored[position] = digest
-        pending = [position for position in pending if position not in stored]
-    return stored
+    """Insert every row not stored yet; returns {position: stored hash} of the others."""
+    left_out = insert_new_events(connection, rows)
+    if not left_out:
+        return {}
+    return {
+        position: left_out[key]
+        for position, key in enumerate((row[0], row[1]) for row in rows)
+        if key in left_out
+    }
 
 
 def _against_stored(index: int, row: EventRow, digest: bytes, stored_hash: bytes) -> Outcome:

@@ -31,11 +31,13 @@ _SQLITE_INSERT: Final = (
     " received_at, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (source, id) DO NOTHING"
 )
+_SQLITE_LAST_SEQ: Final = "SELECT max(seq) FROM events"  # seq is the rowid: one lookup
 _SQLITE_STORED_HASHES: Final = (
     "SELECT e.source, e.id, e.payload_hash FROM json_each(?) AS k"
     " JOIN events AS e ON e.source = json_extract(k.value, '$[0]')"
     " AND e.id = json_extract(k.value, '$[1]')"
 )
+_SQLITE_STORED_THROUGH: Final = _SQLITE_STORED_HASHES + " WHERE e.seq <= ?"
 
 # PostgreSQL's binary timestamptz counts microseconds from 2000-01-01 UTC: a row's
 # instants (µs from 1970) are sent shifted by this as plain int8, with no datetime
@@ -58,11 +60,12 @@ _PG_COPY_STAGED: Final = (
     "COPY ingest_events (source, id, type, time, organization_id, resource_id, payload_hash,"
     " received_at, document) FROM STDIN (FORMAT BINARY)"
 )
+_PG_UNSTAGE: Final = "DELETE FROM ingest_events"  # rows of an earlier call, if any
 _PG_INSERT_STAGED: Final = (
     "INSERT INTO events (source, id, type, time, organization_id, resource_id, payload_hash,"
     " received_at, document) SELECT source, id, type, time, organization_id, resource_id,"
     ' payload_hash, received_at, document FROM ingest_events ORDER BY source COLLATE "C",'
-    ' id COLLATE "C" ON CONFLICT (source, id) DO NOTHING'
+    ' id COLLATE "C" ON CONFLICT (source, id) DO NOTHING RETURNING source, id'
 )
 _PG_STORED_HASHES: Final = (
     "SELECT e.source, e.id, e.payload_hash FROM events AS e"
@@ -71,18 +74,33 @@ _PG_STORED_HASHES: Final = (
 )
 
 
-def insert_new_events(connection: Connection, rows: Sequence[EventRow]) -> int:
-    """Insert the rows whose (source, id) is not stored yet; returns how many went in.
+def insert_new_events(connection: Connection, rows: Sequence[EventRow]) -> dict[EventKey, bytes]:
+    """Insert the rows whose (source, id) is not stored yet, in the caller's transaction;
+    returns the stored payload hash of every row left out because its key was stored.
 
+    The rows must have distinct keys. A chunk of new events, the usual case, costs one
+    statement; a chunk holding events stored before (a file sent again, a platform that
+    delivers twice) is not written twice: only the keys left out are looked up.
+
+    On SQLite the transaction holds the write lock (BEGIN IMMEDIATE), so a row left out
+    is one stored before the insert: its `seq` is at most the last one seen then.
     On PostgreSQL a row another transaction is inserting makes this one wait for it,
-    then skips the row if that transaction committed. Rows go in (source, id) order,
+    then leaves the row out if that transaction committed. Rows go in (source, id) order,
     the same for every writer (Python's and the "C" collation's order of text agree),
     so that writers of overlapping batches wait for each other without deadlock.
     """
     if not rows:
-        return 0
+        return {}
     if connection.dialect.name == "sqlite":
-        return connection.exec_driver_sql(_SQLITE_INSERT, list(rows)).rowcount
+        last = connection.exec_driver_sql(_SQLITE_LAST_SEQ).scalar() or 0
+        inserted = connection.exec_driver_sql(_SQLITE_INSERT, list(rows)).rowcount
+        if inserted == len(rows):
+            return {}
+        keys = orjson.dumps([(row[0], row[1]) for row in rows]).decode()
+        found = connection.exec_driver_sql(_SQLITE_STORED_THROUGH, (keys, last))
+        left_out = {(source, event_id): bytes(digest) for source, event_id, digest in found}
+        _check_left_out(len(rows) - inserted, left_out)
+        return left_out
     ordered = sorted(rows, key=_KEY)
     driver: Any = connection.connection.driver_connection
     direct = connection.begin_nested()
@@ -92,12 +110,25 @@ def insert_new_events(connection: Connection, rows: Sequence[EventRow]) -> int:
         direct.rollback()
     else:
         direct.commit()
-        return len(ordered)
+        return {}
     connection.exec_driver_sql(_PG_STAGE)
+    connection.exec_driver_sql(_PG_UNSTAGE)
     _copy(driver, _PG_COPY_STAGED, ordered)
     with driver.cursor() as cursor:
         cursor.execute(_PG_INSERT_STAGED)
-        return int(cursor.rowcount)
+        inserted = {(source, event_id) for source, event_id in cursor.fetchall()}
+    if len(inserted) == len(ordered):
+        return {}
+    left_out = stored_hashes(connection, [key for key in map(_KEY, ordered) if key not in inserted])
+    _check_left_out(len(ordered) - len(inserted), left_out)
+    return left_out
+
+
+def _check_left_out(count: int, found: dict[EventKey, bytes]) -> None:
+    if len(found) != count:  # nothing else explains a row left out: stop, write nothing
+        raise RuntimeError(
+            f"{count} event(s) were left out on insert but {len(found)} are stored before"
+        )
 
 
 def _copy(driver: Any, statement: str, rows: Sequence[EventRow]) -> None:
