@@ -118,6 +118,29 @@ def test_R3_ingesting_the_same_file_again_changes_nothing(database: Database) ->
     assert _stored(database) == before
 
 
+def test_R3_a_chunk_mixing_new_and_stored_events_stores_each_new_one_once(
+    database: Database,
+) -> None:
+    # The insert leaves the stored events out rather than writing the chunk twice: every
+    # new event is stored once, each stored one is a duplicate or, with another payload,
+    # a conflict, and the stored payload is kept.
+    stored = list(many(30))
+    ingest_batch(database, [line(raw) for raw in stored[::3]], clock=clock)
+    before = {row[1]: row for row in _stored(database)}  # by id: one source here
+    changed = dict(stored[3], time="2026-10-09T09:00:00Z")  # stored[3] is stored
+    items = (
+        [line(raw) for raw in stored] + [line(changed)] + [line(raw) for raw in many(5, first=30)]
+    )
+    report = ingest_batch(database, items, clock=clock)
+    assert (report.accepted, report.duplicates, report.rejected) == (25, 10, 1)
+    statuses = [str(o.status) for o in report.outcomes()]
+    assert statuses[:30] == ["duplicate" if i % 3 == 0 else "accepted" for i in range(30)]
+    assert statuses[30:] == ["rejected"] + ["accepted"] * 5
+    after = _stored(database)
+    assert len(after) == 35 and len({row[1] for row in after}) == 35
+    assert all(row == before[row[1]] for row in after if row[1] in before)
+
+
 def test_R3_same_id_different_payload_is_rejected_and_original_kept(database: Database) -> None:
     ingest_batch(
         database,

@@ -35,9 +35,9 @@ _SQLITE_LAST_SEQ: Final = "SELECT max(seq) FROM events"  # seq is the rowid: one
 _SQLITE_STORED_HASHES: Final = (
     "SELECT e.source, e.id, e.payload_hash FROM json_each(?) AS k"
     " JOIN events AS e ON e.source = json_extract(k.value, '$[0]')"
-    " AND e.id = json_extract(k.value, '$[1]')"
+    " AND e.id = json_extract(k.value, '$[1]') WHERE e.seq <= ?"
 )
-_SQLITE_STORED_THROUGH: Final = _SQLITE_STORED_HASHES + " WHERE e.seq <= ?"
+_ANY_SEQ: Final = 2**63 - 1
 
 # PostgreSQL's binary timestamptz counts microseconds from 2000-01-01 UTC: a row's
 # instants (µs from 1970) are sent shifted by this as plain int8, with no datetime
@@ -70,7 +70,7 @@ _PG_INSERT_STAGED: Final = (
 _PG_STORED_HASHES: Final = (
     "SELECT e.source, e.id, e.payload_hash FROM events AS e"
     " JOIN unnest(%s::text[], %s::text[]) AS k (source, id)"
-    " ON e.source = k.source AND e.id = k.id"
+    " ON e.source = k.source AND e.id = k.id WHERE e.seq <= %s"
 )
 
 
@@ -96,9 +96,8 @@ def insert_new_events(connection: Connection, rows: Sequence[EventRow]) -> dict[
         inserted = connection.exec_driver_sql(_SQLITE_INSERT, list(rows)).rowcount
         if inserted == len(rows):
             return {}
-        keys = orjson.dumps([(row[0], row[1]) for row in rows]).decode()
-        found = connection.exec_driver_sql(_SQLITE_STORED_THROUGH, (keys, last))
-        left_out = {(source, event_id): bytes(digest) for source, event_id, digest in found}
+        keys = [(row[0], row[1]) for row in rows]
+        left_out = stored_hashes(connection, keys, stored_through=last)
         _check_left_out(len(rows) - inserted, left_out)
         return left_out
     ordered = sorted(rows, key=_KEY)
@@ -151,15 +150,19 @@ def _copy(driver: Any, statement: str, rows: Sequence[EventRow]) -> None:
             )
 
 
-def stored_hashes(connection: Connection, keys: Sequence[EventKey]) -> dict[EventKey, bytes]:
-    """The payload hash stored under each of `keys` that is stored."""
+def stored_hashes(
+    connection: Connection, keys: Sequence[EventKey], *, stored_through: int = _ANY_SEQ
+) -> dict[EventKey, bytes]:
+    """The payload hash stored under each of `keys` that is stored, with a `seq` of at
+    most `stored_through`."""
     if not keys:
         return {}
     if connection.dialect.name == "sqlite":
-        result = connection.exec_driver_sql(_SQLITE_STORED_HASHES, (orjson.dumps(keys).decode(),))
+        packed = orjson.dumps(keys).decode()
+        result = connection.exec_driver_sql(_SQLITE_STORED_HASHES, (packed, stored_through))
     else:
         result = connection.exec_driver_sql(
-            _PG_STORED_HASHES, ([s for s, _ in keys], [i for _, i in keys])
+            _PG_STORED_HASHES, ([s for s, _ in keys], [i for _, i in keys], stored_through)
         )
     return {(source, event_id): bytes(digest) for source, event_id, digest in result}
 
