@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bysecond.core.catalog import default_catalog
-from bysecond.core.events import EVENT_TYPES, parse_event
+from bysecond.core.events import EVENT_TYPES, parse_event, stored_event
 from bysecond.services.event_rows import prepare_chunk
 from bysecond.services.event_schema import NotFast, fast_event
 from bysecond.services.pricing import PriceCheck
@@ -255,6 +255,21 @@ def test_valid_events_take_the_fast_path_and_give_the_reference_row(raw: dict[st
         reference.id,
     )
     assert prepare_chunk([line], NOW, PRICES) == prepare_chunk([line], NOW, PRICES, fast=False)
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(raw=events())
+def test_a_stored_document_reads_back_as_the_event_the_reference_accepted(
+    raw: dict[str, Any],
+) -> None:
+    """`stored_event` converts without checking: for every event `parse_event` accepts,
+    its stored document (canonical JSON) must give the very same `Event`."""
+    try:
+        reference = parse_event(raw)
+    except Exception:
+        return  # never stored: nothing to read back
+    document = orjson.loads(orjson.dumps(raw, option=orjson.OPT_SORT_KEYS))
+    assert stored_event(document) == reference
 
 
 def _event(**changes: Any) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from bysecond.core.catalog import default_catalog
 from bysecond.core.credits import Grant, GrantBalance
 from bysecond.core.document import canonical_json
 from bysecond.core.events import Event, parse_event
-from bysecond.core.invoice import Customer, Invoice, build_invoice
+from bysecond.core.invoice import Customer, Invoice, build_invoice, project_settlement
 from bysecond.core.metering import meter
 from bysecond.core.money import currency, round_half_up
 from bysecond.core.period import BillingPeriod, micros_between, rfc3339
@@ -265,6 +265,22 @@ def test_R9_R11_subtotal_and_vat_identities_hold(
         assert abs(Fraction(Decimal(line["amount"])) - exact) <= Fraction(1, 200) + Fraction(
             len(line["details"]), 10**12
         )
+
+
+@given(
+    well_formed_histories(),
+    grant_sets(),
+    st.sampled_from(["per-second", "10-minute-slices", "per-second-min-60"]),
+    st.sampled_from([("FR", ""), ("DE", "DE136695976"), ("US", "")]),
+)
+def test_R4_a_projection_settles_exactly_as_the_whole_period_invoice(
+    events: list[Event], grants: list[GrantBalance], policy: str, place: tuple[str, str]
+) -> None:
+    # Estimates and authorisations read only a projection's totals: the shortcut that
+    # skips details and the comparison must settle to the same cent (R4, R10-R12).
+    customer = Customer("org-gen", policy=policy, country=place[0], vat_number=place[1])
+    invoice = build_invoice(customer, OCTOBER, events, CATALOG, grants)
+    assert project_settlement(customer, OCTOBER, events, CATALOG, grants) == invoice.settlement
 
 
 @given(well_formed_histories())

@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 from sqlalchemy import select
 
 from bysecond.core.credits import GrantBalance
-from bysecond.core.events import Event, parse_event
+from bysecond.core.events import Event, stored_event
 from bysecond.core.invoice import Invoice
 from bysecond.core.period import MICROSECOND, BillingPeriod
 from bysecond.core.policy import PolicyError
@@ -288,14 +288,14 @@ def _organization_table(inputs: dict[str, OrganizationInput]) -> pa.Table:
 
 
 def _other_events(events: pa.Table, inputs: dict[str, OrganizationInput]) -> dict[str, list[Event]]:
-    """Add-on, task and quantity events, decoded by the core as billing always does."""
+    """Add-on, task and quantity events, read back by the core as billing always does."""
     others = events.filter(pc.invert(pc.is_in(events.column("type"), _INSTANCE_TYPES)))
     found: dict[str, list[Event]] = defaultdict(list)
     organizations = others.column("organization_id").to_pylist()
     documents = others.column("document").to_pylist()
     for org, document in zip(organizations, documents, strict=True):
         if org in inputs:
-            found[org].append(parse_event(orjson.loads(document)))
+            found[org].append(stored_event(orjson.loads(document)))
     return found
 
 

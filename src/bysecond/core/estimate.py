@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from .catalog import Catalog
-from .credits import GrantBalance
+from .credits import GrantBalance, Settlement
 from .events import (
     AddonDeleted,
     AddonProvisioned,
@@ -21,7 +21,7 @@ from .events import (
     InstanceStarted,
     InstanceStopped,
 )
-from .invoice import Customer, Invoice, Seller, build_invoice
+from .invoice import Customer, Invoice, Seller, build_invoice, project_settlement
 from .money import currency, format_decimal
 from .period import BillingPeriod
 
@@ -29,7 +29,7 @@ from .period import BillingPeriod
 @dataclass(frozen=True)
 class Estimate:
     so_far: Invoice  # the draft invoice of the period up to `now`
-    projected: Invoice  # the same, with running resources continued to the period's end
+    projected: Settlement  # its totals with running resources continued to the period's end
 
 
 def estimate(
@@ -43,9 +43,7 @@ def estimate(
     period = BillingPeriod.containing(now, customer.time_zone)
     known = [event for event in events if event.time <= now]
     so_far = build_invoice(customer, period, known, catalog, grants, seller=seller, until=now)
-    projected = build_invoice(
-        customer, period, known, catalog, grants, seller=seller, details=False
-    )
+    projected = project_settlement(customer, period, known, catalog, grants, seller=seller)
     return Estimate(so_far, projected)
 
 
@@ -86,13 +84,13 @@ def authorize(
         return Authorization(False, Decimal(0), Decimal(0), f"{request.price_key} has no price")
     period = BillingPeriod.containing(now, customer.time_zone)
     known = [event for event in events if event.time <= now]
-    before = build_invoice(customer, period, known, catalog, grants, details=False)
+    before = project_settlement(customer, period, known, catalog, grants)
     # The request's own end, if it has one, lies in the future: it is added after the cut.
     with_request = [*known, *_requested(request, now, customer.id)]
-    after = build_invoice(customer, period, with_request, catalog, grants, details=False)
-    cost = after.settlement.total - before.settlement.total
+    after = project_settlement(customer, period, with_request, catalog, grants)
+    cost = after.total - before.total
     balance = sum((g.available for g in grants), Decimal(0)) - _credit_used(before)
-    owed = after.settlement.amount_due
+    owed = after.amount_due
     if postpaid:
         return Authorization(True, balance, cost, "postpaid organisation: usage is invoiced")
     if owed <= 0:
@@ -106,8 +104,7 @@ def authorize(
     )
 
 
-def _credit_used(invoice: Invoice) -> Decimal:
-    s = invoice.settlement
+def _credit_used(s: Settlement) -> Decimal:
     expired = sum((use.expired for use in s.uses), Decimal(0))
     return s.promotional_applied + s.prepaid_applied + expired
 

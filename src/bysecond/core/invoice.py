@@ -133,8 +133,7 @@ def build_invoice(
 
     `until` cuts the window short for an estimate of the period so far; running
     resources are then billed up to it. `details=False` leaves each line's details out
-    (amounts, credits and VAT are the same): for projections, whose totals alone are
-    read.
+    (amounts, credits and VAT are the same).
     """
     period = BillingPeriod(period.year, period.month, customer.time_zone)  # R1
     chosen = policy or named_policy(customer.policy)
@@ -157,6 +156,26 @@ def build_invoice(
     )
 
 
+def project_settlement(
+    customer: Customer,
+    period: BillingPeriod,
+    events: Iterable[Event],
+    catalog: Catalog,
+    grants: Sequence[GrantBalance] = (),
+    *,
+    seller: Seller = Seller(),
+) -> Settlement:
+    """What `build_invoice` would settle for the whole period (R4: running resources
+    continued to its end), and nothing else: no line details, no comparison (R15), no
+    document. For projections, which only their totals are read of."""
+    period = BillingPeriod(period.year, period.month, customer.time_zone)  # R1
+    cur = currency(customer.currency)
+    usage = meter(events, period.start, period.end)
+    rating = rate(usage, catalog, cur.code, named_policy(customer.policy))
+    lines = build_lines(rating, usage, cur, details=False)
+    return _settle(customer, seller, period, lines, grants)
+
+
 def assemble_invoice(
     customer: Customer,
     period: BillingPeriod,
@@ -175,25 +194,35 @@ def assemble_invoice(
     `build_invoice` rates the lines itself; the batch path (bysecond.batch) rates
     uptime in columns and gives its lines here, so both settle the same way.
     """
-    cur = currency(customer.currency)
     adjustment_lines = [_adjustment_line(a, period) for a in adjustments]
     lines = tuple(sorted([*usage_lines, *adjustment_lines], key=lambda line: line.sort_key))
-    accruals = [accrual for line in lines for accrual in line.accruals]
-    treatment = vat_treatment(
-        customer.country, customer.vat_number, seller.country, customer.vat_rate
-    )
-    settlement = settle(subtotal(lines), accruals, grants, period.end, treatment, cur)
     return Invoice(
         customer,
         seller,
         period,
         policy,
         lines,
-        settlement,
+        _settle(customer, seller, period, lines, grants),
         comparison,
         tuple(sorted(anomalies, key=lambda a: a.sort_key)),
         usage,
     )
+
+
+def _settle(
+    customer: Customer,
+    seller: Seller,
+    period: BillingPeriod,
+    lines: Sequence[Line],
+    grants: Sequence[GrantBalance],
+) -> Settlement:
+    """Credits and VAT over the lines (R10-R12)."""
+    accruals = [accrual for line in lines for accrual in line.accruals]
+    treatment = vat_treatment(
+        customer.country, customer.vat_number, seller.country, customer.vat_rate
+    )
+    cur = currency(customer.currency)
+    return settle(subtotal(lines), accruals, grants, period.end, treatment, cur)
 
 
 def adjustments_for(

@@ -16,7 +16,7 @@ import orjson
 from psycopg import errors
 from sqlalchemy import Connection, exists, func, select
 
-from bysecond.core.events import Event, parse_event
+from bysecond.core.events import Event, stored_event
 
 from .schema import Organization, StoredEvent
 
@@ -176,8 +176,8 @@ def events_for(
 ) -> list[Event]:
     """Every stored event of an organisation with `since <= time < before`, in R3's order.
 
-    Documents are decoded through `parse_event`, so billing gets exactly the `Event`s
-    ingestion validated.
+    Documents are read back through `stored_event`: billing gets exactly the `Event`s
+    ingestion validated, without checking them again.
     """
     query = (
         select(StoredEvent.document)
@@ -186,7 +186,7 @@ def events_for(
     )
     if since is not None:
         query = query.where(StoredEvent.time >= since)
-    events = [parse_event(orjson.loads(document)) for document in connection.scalars(query)]
+    events = [stored_event(orjson.loads(document)) for document in connection.scalars(query)]
     events.sort(key=lambda event: event.sort_key)  # R3: by time, ends before starts
     return events
 

@@ -36,7 +36,7 @@ def read_estimate(org: OrgScope, db: Db, now: Now, settings: AppSettings) -> Res
         end=so_far.period.end,
         time_zone=so_far.period.time_zone,
     )
-    projected = ProjectedTotals.of(result.projected.settlement, so_far.customer.currency)
+    projected = ProjectedTotals.of(result.projected, so_far.customer.currency)
     payload = {
         "organization_id": org,
         "as_of": rfc3339(now),

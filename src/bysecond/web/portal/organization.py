@@ -44,9 +44,7 @@ def overview(
         nav="overview",
         so_far=estimate.so_far.document(),
         # The API's own figures (`GET .../estimate`), formatted the same way.
-        projected=ProjectedTotals.of(
-            estimate.projected.settlement, estimate.so_far.customer.currency
-        ),
+        projected=ProjectedTotals.of(estimate.projected, estimate.so_far.customer.currency),
         statement=account.statement,
         chart=_chart(daily),
         daily=daily,
