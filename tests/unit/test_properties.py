@@ -13,13 +13,13 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bysecond.core.catalog import default_catalog
+from bysecond.core.catalog import Catalog, Price, default_catalog
 from bysecond.core.credits import Grant, GrantBalance
 from bysecond.core.document import canonical_json
 from bysecond.core.events import Event, parse_event
 from bysecond.core.invoice import Customer, Invoice, build_invoice, project_settlement
 from bysecond.core.metering import meter
-from bysecond.core.money import currency, round_half_up
+from bysecond.core.money import currency, exact_sum, round_half_up
 from bysecond.core.period import BillingPeriod, micros_between, rfc3339
 from bysecond.core.policy import PER_SECOND, TEN_MINUTE_SLICES
 
@@ -310,3 +310,55 @@ def test_invariant_4_granted_equals_applied_expired_remaining_across_months(
     for grant in fresh:
         gid = grant.grant.id
         assert grant.grant.amount == applied[gid] + expired[gid] + balances[gid].available
+
+
+@given(
+    st.lists(
+        st.builds(Fraction, st.integers(-(10**12), 10**12), st.integers(1, 3_600_000_000)),
+        max_size=60,
+    )
+)
+def test_R7_exact_sum_is_the_sum_of_the_fractions(amounts: list[Fraction]) -> None:
+    assert exact_sum(amounts) == sum(amounts, Fraction(0))
+    assert exact_sum(iter(amounts)) == sum(amounts, Fraction(0))
+
+
+@st.composite
+def price_histories(draw: st.DrawFn) -> Catalog:
+    """One flavor's price versions in order (most windows cross a change), some ended,
+    with gaps between some."""
+    moments = sorted(set(draw(st.lists(whole_seconds, min_size=3, max_size=8))))
+    prices = []
+    for index, begins in enumerate(moments):
+        following = moments[index + 1] if index + 1 < len(moments) else None
+        ends = draw(st.sampled_from(["open", "at next", "before next"]))
+        if ends == "before next" and following is not None and following - begins > _SECOND:
+            effective_to = begins + (following - begins) / 2
+        elif ends == "open" and following is None:
+            effective_to = None
+        else:
+            effective_to = following or begins + timedelta(days=1)
+        amount = Decimal(draw(st.integers(0, 99_999))).scaleb(-4)
+        prices.append(Price("instance.M", amount, "EUR", "hour", begins, effective_to))
+    return Catalog(tuple(prices))
+
+
+_SECOND = timedelta(seconds=1)
+
+
+@given(price_histories(), instants, instants)
+def test_R5_segments_cut_a_window_exactly_where_the_price_changes(
+    catalog: Catalog, one: Any, other: Any
+) -> None:
+    start, end = min(one, other), max(one, other)
+    segments = catalog.segments("instance.M", "EUR", start, end)
+    assert segments[0].start == start
+    assert segments[-1].end == end
+    for segment in segments:
+        assert segment.price == catalog.price_at("instance.M", "EUR", segment.start)
+        if segment.end > segment.start:  # one price up to the segment's last microsecond
+            last = segment.end - timedelta(microseconds=1)
+            assert catalog.price_at("instance.M", "EUR", last) == segment.price
+    for before, after in itertools.pairwise(segments):
+        assert before.end == after.start
+        assert before.price != after.price  # each cut is a change of price

@@ -134,8 +134,13 @@ class Catalog:
         A window of no duration is one segment: a run that stopped as it started is still
         shown, billed 0 s (R6).
         """
+        at_start = self.price_at(key, currency_code, start)
         if start == end:
-            return [Segment(start, end, self.price_at(key, currency_code, start))]
+            return [Segment(start, end, at_start)]
+        if at_start is not None and (at_start.effective_to is None or at_start.effective_to >= end):
+            # The common case: one price covers the whole window. Versions never overlap,
+            # so no other version can start or end inside it.
+            return [Segment(start, end, at_start)]
         cuts = {start, end}
         for price in self._index.get((key, currency_code), []):
             for instant in (price.effective_from, price.effective_to):

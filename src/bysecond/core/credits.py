@@ -16,7 +16,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Literal
 
-from .money import Currency, MoneyError, is_on_minor_unit, round_half_up
+from .money import Currency, MoneyError, exact_sum, is_on_minor_unit, round_half_up
 from .period import require_aware
 
 GrantKind = Literal["promotional", "prepaid"]
@@ -174,7 +174,9 @@ def _draw_promotional(
     cur: Currency,
 ) -> tuple[list[GrantUse], Decimal]:
     cap = max(subtotal, Decimal(0))  # R12: never more than the subtotal
-    usage_total = sum((a.amount for a in accruals if a.amount > 0), Fraction(0))
+    # Only usage worth something is paid by credits (a numerator's sign is the amount's).
+    charged = [a for a in accruals if a.amount.numerator > 0]
+    usage_total = exact_sum(a.amount for a in charged)
     paid = Fraction(0)  # exact usage paid so far: always the earliest usage
     promo_total = Decimal(0)
     uses: list[GrantUse] = []
@@ -183,7 +185,7 @@ def _draw_promotional(
         reach = (
             usage_total
             if grant.expires_at is None
-            else sum((a.before(grant.expires_at) for a in accruals if a.amount > 0), Fraction(0))
+            else exact_sum(a.before(grant.expires_at) for a in charged)
         )
         target = min(reach, paid + Fraction(balance.available))
         applied = Decimal(0)

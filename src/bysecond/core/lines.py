@@ -5,6 +5,7 @@ Each line keeps every rated piece as a detail and rounds only its exact sum (R12
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -13,7 +14,7 @@ from typing import Any
 
 from .credits import Accrual
 from .metering import Usage
-from .money import Currency, decimal_text, format_exact, round_half_up
+from .money import Currency, decimal_text, exact_sum, format_exact, round_half_up
 from .period import rfc3339
 from .rating import RatedPiece, Rating
 
@@ -70,7 +71,7 @@ def build_lines(rating: Rating, usage: Usage, cur: Currency, *, details: bool = 
             for t in rated_tasks
             if details
         )
-        exact = sum((t.amount for t in rated_tasks), Fraction(0))
+        exact = exact_sum(t.amount for t in rated_tasks)
         accruals = tuple(Accrual(t.task.at, t.task.at, t.amount) for t in rated_tasks)
         lines.append(
             Line(
@@ -101,7 +102,7 @@ def build_lines(rating: Rating, usage: Usage, cur: Currency, *, details: bool = 
             for q in rated_quantities
             if details
         )
-        exact = sum((q.amount for q in rated_quantities), Fraction(0))
+        exact = exact_sum(q.amount for q in rated_quantities)
         total_quantity = sum((q.usage.quantity for q in rated_quantities), Decimal(0))
         unit = rated_quantities[0].price.unit
         lines.append(
@@ -123,7 +124,7 @@ def _uptime_line(
     kind: str, owner: str, rated: list[RatedPiece], usage: Usage, cur: Currency, details: bool
 ) -> Line:
     rated.sort(key=lambda r: (r.start, r.piece.resource_id, r.end, r.price.key))
-    exact = sum((r.amount for r in rated), Fraction(0))
+    exact = exact_sum(r.amount for r in rated)
     billed = sum(r.billed_seconds for r in rated)
     if kind == "application":
         name = usage.application_names.get(owner, owner)
@@ -188,6 +189,7 @@ def seconds_number(micros: int) -> int | Decimal:
     return Decimal(micros).scaleb(-6).normalize()
 
 
+@functools.lru_cache(maxsize=1024)  # a catalog holds few prices; a line repeats them
 def rate_text(value: Fraction, cur: Currency) -> str:
     """A unit price to 12 decimals, trailing zeros dropped down to the minor unit."""
     text = format_exact(value, 12)
@@ -198,19 +200,21 @@ def rate_text(value: Fraction, cur: Currency) -> str:
 
 def line_totals(rating: Rating, cur: Currency) -> dict[tuple[str, str], tuple[int, Decimal]]:
     """Billed seconds and rounded amount per line, without details: for comparisons (R15)."""
-    exact: dict[tuple[str, str], Fraction] = {}
+    amounts: dict[tuple[str, str], list[Fraction]] = {}
     billed: dict[tuple[str, str], int] = {}
     for rated in rating.pieces:
         key = ("application" if rated.piece.kind == "instance" else "addon", rated.piece.owner_id)
-        exact[key] = exact.get(key, Fraction(0)) + rated.amount
+        amounts.setdefault(key, []).append(rated.amount)
         billed[key] = billed.get(key, 0) + rated.billed_seconds
     for task in rating.tasks:
-        key = ("task", task.task.task_id)
-        exact[key] = exact.get(key, Fraction(0)) + task.amount
+        amounts.setdefault(("task", task.task.task_id), []).append(task.amount)
     for quantity in rating.quantities:
         key = ("usage", usage_line_id(quantity.usage.resource_id, quantity.usage.meter))
-        exact[key] = exact.get(key, Fraction(0)) + quantity.amount
-    return {key: (billed.get(key, 0), round_half_up(value, cur)) for key, value in exact.items()}
+        amounts.setdefault(key, []).append(quantity.amount)
+    return {
+        key: (billed.get(key, 0), round_half_up(exact_sum(values), cur))
+        for key, values in amounts.items()
+    }
 
 
 def subtotal(lines: Iterable[Line]) -> Decimal:

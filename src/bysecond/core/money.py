@@ -7,6 +7,8 @@ quantized to the currency's minor unit. Floats are refused everywhere.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
@@ -78,6 +80,22 @@ def exact(value: str | int | Decimal | Fraction) -> Fraction:
     if isinstance(value, str):
         value = D(value)
     return Fraction(value)
+
+
+def exact_sum(values: Iterable[Fraction]) -> Fraction:
+    """The exact sum of many amounts, with a handful of gcds instead of one per term.
+
+    Rated amounts share few denominators (a price per second times whole seconds):
+    numerators are added as integers per denominator, then over their common multiple.
+    """
+    numerators: dict[int, int] = {}
+    for value in values:
+        denominator = value.denominator
+        numerators[denominator] = numerators.get(denominator, 0) + value.numerator
+    if not numerators:
+        return ZERO
+    common = math.lcm(*numerators)
+    return Fraction(sum(numerator * (common // d) for d, numerator in numerators.items()), common)
 
 
 def round_half_up(amount: Fraction | Decimal, cur: Currency) -> Decimal:

@@ -92,8 +92,5 @@ def micros_between(start: datetime, end: datetime) -> int:
 
 def rfc3339(instant: datetime) -> str:
     """UTC, with microseconds only when there are some: 2026-10-03T12:00:00Z."""
-    utc = instant.astimezone(UTC)
-    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
-    if utc.microsecond:
-        text += f".{utc.microsecond:06d}"
-    return text + "Z"
+    # isoformat writes the microseconds only when there are some, as RFC 3339 allows.
+    return instant.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
