@@ -6,6 +6,9 @@ to the factory, kept on the application, and reached by routes through `deps`.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Final
 
@@ -74,6 +77,7 @@ def build_app(settings: Settings) -> FastAPI:
         docs_url=f"{PREFIX}/docs",
         redoc_url=None,
         generate_unique_id_function=_operation_id,
+        lifespan=_long_lived_heap,
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     problems.install(app)
@@ -84,6 +88,23 @@ def build_app(settings: Settings) -> FastAPI:
     app.include_router(v1)
     documentation.install(app)
     return app
+
+
+@asynccontextmanager
+async def _long_lived_heap(app: FastAPI) -> AsyncIterator[None]:
+    """Keep the collector off what the server loaded before its first request.
+
+    Modules, routes, schemas and the ORM's mappers live as long as the process; a full
+    collection walking them all (about 90,000 objects) paused one request in a hundred
+    by 30-50 ms. Frozen, they are left out of every collection; a request's own
+    objects are collected as before.
+    """
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _operation_id(route: APIRoute) -> str:
