@@ -70,14 +70,26 @@ class PeakRss:
         return total
 
 
-def run_measured(command: list[str], cwd: Path | None = None) -> Finished:
-    """Run `command` to its end; its output goes to files (a full pipe would stall it)."""
+def run_measured(
+    command: list[str], cwd: Path | None = None, *, sample_memory: bool = True
+) -> Finished:
+    """Run `command` to its end; its output goes to files (a full pipe would stall it).
+
+    Sampling costs about 1.2 ms of CPU every 20 ms, taken from the measured command on a
+    busy 2-core machine: a figure that reports no memory runs without it (peak 0).
+    """
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         began = time.perf_counter()
         process = subprocess.Popen(command, stdout=out, stderr=err, cwd=cwd)
-        with PeakRss(process.pid) as memory:
+        if sample_memory:
+            with PeakRss(process.pid) as memory:
+                returncode = process.wait()
+                seconds = time.perf_counter() - began
+            peak = memory.peak
+        else:
             returncode = process.wait()
             seconds = time.perf_counter() - began
+            peak = 0
         out.seek(0)
         err.seek(0)
-        return Finished(command, returncode, seconds, memory.peak, out.read(), err.read())
+        return Finished(command, returncode, seconds, peak, out.read(), err.read())
