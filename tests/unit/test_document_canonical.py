@@ -10,7 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bysecond.core.document import canonical_json, canonical_json_reference
+from bysecond.core.document import (
+    canonical_json,
+    canonical_json_reference,
+    join_document,
+    split_document,
+)
 
 text = st.text(st.characters(exclude_categories=("Cs",)))  # no lone surrogates in UTF-8
 scalars = (
@@ -47,3 +52,12 @@ def test_a_line_written_in_columns_is_copied_as_it_is() -> None:
     details = b'[{"amount":"0.021166666667"}]'
     document = {"details": orjson.Fragment(details)}
     assert canonical_json(document) == b'{"details":' + details + b"}"
+
+
+@given(st.dictionaries(text, documents, max_size=8), st.integers(0, 9))
+def test_R16_a_document_cut_in_two_joins_back_to_the_same_bytes(
+    document: dict[str, object], head_fields: int
+) -> None:
+    head, rest = split_document(document, head_fields)
+    assert list(head) == list(document)[:head_fields]
+    assert join_document(head, rest) == canonical_json(document)

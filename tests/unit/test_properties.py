@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 import random
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -17,11 +18,18 @@ from bysecond.core.catalog import Catalog, Price, default_catalog
 from bysecond.core.credits import Grant, GrantBalance
 from bysecond.core.document import canonical_json
 from bysecond.core.events import Event, parse_event
-from bysecond.core.invoice import Customer, Invoice, build_invoice, project_settlement
+from bysecond.core.invoice import (
+    Customer,
+    Invoice,
+    build_invoice,
+    finalize,
+    project_settlement,
+)
 from bysecond.core.metering import meter
 from bysecond.core.money import currency, exact_sum, round_half_up
 from bysecond.core.period import BillingPeriod, micros_between, rfc3339
 from bysecond.core.policy import PER_SECOND, TEN_MINUTE_SLICES
+from bysecond.services.invoice_record import CreditDrawn, InvoiceRecord
 
 OCTOBER = BillingPeriod(2026, 10)
 ORIGIN = OCTOBER.start - timedelta(days=3)
@@ -362,3 +370,28 @@ def test_R5_segments_cut_a_window_exactly_where_the_price_changes(
     for before, after in itertools.pairwise(segments):
         assert before.end == after.start
         assert before.price != after.price  # each cut is a change of price
+
+
+@given(well_formed_histories(), grant_sets())
+def test_R13_a_record_writes_the_draft_and_the_issued_document_as_the_invoice_does(
+    events: list[Event], grants: list[GrantBalance]
+) -> None:
+    invoice = bill(events, grants)
+    record = InvoiceRecord.of(invoice)
+    document = invoice.document()
+    issued_at = OCTOBER.end + timedelta(days=1, microseconds=7)
+    assert record.draft_document() == canonical_json(document)
+    issued, head = record.issued_document("2026-000042", issued_at)
+    assert issued == canonical_json(finalize(document, "2026-000042", issued_at))
+    assert head["number"] == "2026-000042" and head["issued_at"] == rfc3339(issued_at)
+    s = invoice.settlement
+    assert record.amounts.subtotal == s.subtotal and record.amounts.total == s.total
+    assert record.amounts.amount_due == s.amount_due
+    assert record.amounts.promotional_applied == s.promotional_applied
+    assert record.amounts.prepaid_applied == s.prepaid_applied
+    assert record.amounts.credits == tuple(
+        CreditDrawn(u.grant.id, u.applied, u.expired) for u in s.uses
+    )
+    assert record.unpriced == tuple(a.message for a in invoice.unpriced)
+    # A stored draft reads back as the same record (a draft issued as it stands).
+    assert InvoiceRecord.of_draft(record.draft_document()) == replace(record, from_draft=True)

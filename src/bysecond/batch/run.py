@@ -18,7 +18,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -26,10 +26,10 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import select
+from sqlalchemy.orm import defer
 
 from bysecond.core.credits import GrantBalance
 from bysecond.core.events import Event, stored_event
-from bysecond.core.invoice import Invoice
 from bysecond.core.period import MICROSECOND, BillingPeriod
 from bysecond.core.policy import PolicyError
 from bysecond.core.policy import policy as named_policy
@@ -42,12 +42,15 @@ from bysecond.services.billing import (
     record_invoice,
 )
 from bysecond.services.customers import customer, grant_value
+from bysecond.services.invoice_record import InvoiceRecord
 from bysecond.store.database import Database, open_database
+from bysecond.store.events import events_before
 from bysecond.store.invoices import InvoiceNumbers
 from bysecond.store.schema import CreditGrant, LedgerEntry, Organization
 from bysecond.store.schema import Invoice as StoredInvoice
 
 from .assemble import OrganizationInput, invoice_from_columns
+from .inputs import inputs_hash, run_fingerprint
 from .load import columnar_readable, shard_events
 from .prices import EPOCH, instance_prices
 from .uptime import ApplicationUptime, rate_uptime
@@ -156,13 +159,15 @@ def _rate_in_worker(
 class _Shard:
     inputs: dict[str, OrganizationInput]  # organisations billed from columns
     reference: set[str]  # organisations the reference path bills
+    inputs_hashes: dict[str, str] = field(default_factory=dict)  # of `inputs` (inputs.py)
 
 
 @dataclass
 class RatedShard:
-    """A shard's invoices computed from columns, and who the reference path bills."""
+    """A shard's invoices computed from columns, as records to store (their documents
+    written: they cross from a worker process), and who the reference path bills."""
 
-    invoices: dict[str, Invoice]
+    invoices: dict[str, InvoiceRecord]
     reference: set[str]
 
 
@@ -174,13 +179,19 @@ def rate_shard(
     *,
     threads: int | None = None,
 ) -> RatedShard:
-    """Read and rate one shard; nothing is written."""
+    """Read and rate one shard; nothing is written.
+
+    A stored draft whose inputs are unchanged (inputs.py) is read back instead of
+    being computed again: the same inputs give the same document (R16).
+    """
     shard = _read_settings(database, context, period_key, part)
-    invoices: dict[str, Invoice] = {}
     prices = instance_prices(context.catalog)
     if not prices.fits:  # amounts beyond 128-bit columns: the core bills them
         shard.reference |= set(shard.inputs)
         shard.inputs.clear()
+    invoices = _unchanged_drafts(database, context, period_key, shard)
+    for org in invoices:
+        del shard.inputs[org]
     if shard.inputs:
         ends = {org: _micros(given.period.end) for org, given in shard.inputs.items()}
         events = shard_events(database.url, sorted(shard.inputs), max(ends.values()))
@@ -192,7 +203,7 @@ def rate_shard(
         others = _other_events(events, shard.inputs)
         for org, given in shard.inputs.items():
             if org not in shard.reference:
-                invoices[org] = invoice_from_columns(
+                invoice = invoice_from_columns(
                     given,
                     lines.get(org, []),
                     others.get(org, []),
@@ -200,7 +211,45 @@ def rate_shard(
                     context.catalog,
                     context.seller,
                 )
+                invoices[org] = InvoiceRecord.of(invoice, shard.inputs_hashes[org])
     return RatedShard(invoices, shard.reference)
+
+
+def _unchanged_drafts(
+    database: Database, context: BillingContext, period_key: str, shard: _Shard
+) -> dict[str, InvoiceRecord]:
+    """Hash each organisation's inputs, and read back the drafts stored with the same
+    hash: they are the invoices a computation would give now."""
+    if not shard.inputs:
+        return {}
+    run = run_fingerprint(context.catalog, context.seller)
+    with database.unit_of_work(read_only=True) as uow:
+        connection = uow.session.connection()
+        counts = events_before(
+            connection, {org: given.period.end for org, given in shard.inputs.items()}
+        )
+        shard.inputs_hashes = {
+            org: inputs_hash(run, given, counts[org]) for org, given in shard.inputs.items()
+        }
+        drafts = select(StoredInvoice.organization_id, StoredInvoice.inputs_hash).where(
+            StoredInvoice.organization_id.in_(list(shard.inputs)),
+            StoredInvoice.period == period_key,
+            StoredInvoice.status == "draft",
+        )
+        unchanged = [
+            org for org, stored in connection.execute(drafts) if stored == shard.inputs_hashes[org]
+        ]
+        if not unchanged:
+            return {}
+        documents = select(StoredInvoice.organization_id, StoredInvoice.document).where(
+            StoredInvoice.organization_id.in_(unchanged),
+            StoredInvoice.period == period_key,
+            StoredInvoice.status == "draft",
+        )
+        return {
+            org: InvoiceRecord.of_draft(bytes(document), shard.inputs_hashes[org])
+            for org, document in connection.execute(documents)
+        }
 
 
 def _read_settings(
@@ -315,6 +364,8 @@ def _write(
             row.organization_id: row
             for row in session.scalars(
                 select(StoredInvoice)
+                # Documents are written, never read, here: each is 10-100 KB.
+                .options(defer(StoredInvoice.document))
                 .where(StoredInvoice.organization_id.in_(part))
                 .where(StoredInvoice.period == period_key)
             )

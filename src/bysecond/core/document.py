@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +24,26 @@ def canonical_json(value: Any) -> bytes:
     line's details) is copied as it is.
     """
     return orjson.dumps(value, default=_exact_number)
+
+
+def split_document(document: Mapping[str, Any], head_fields: int) -> tuple[dict[str, Any], bytes]:
+    """The first `head_fields` fields of a document, and the rest already written.
+
+    The rest is the canonical JSON of the remaining fields without its opening brace;
+    `join_document` puts the two back together, byte for byte what `canonical_json`
+    writes of the whole. Fields that change later (an invoice's number when it is
+    issued) stay in the head; the bulk is written once, and travels as bytes.
+    """
+    items = list(document.items())
+    return dict(items[:head_fields]), canonical_json(dict(items[head_fields:]))[1:]
+
+
+def join_document(head: Mapping[str, Any], rest: bytes) -> bytes:
+    """`canonical_json` of the document `split_document` cut in two."""
+    if not head:
+        return b"{" + rest
+    written = canonical_json(head)
+    return written if rest == b"}" else written[:-1] + b"," + rest
 
 
 def content_hash(document_bytes: bytes) -> str:

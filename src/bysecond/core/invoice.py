@@ -410,6 +410,16 @@ def _credit_summary(s: Settlement, cur: Currency) -> dict[str, dict[str, str]]:
     }
 
 
+# The fields `finalize` sets; a draft document has them all, near its start.
+ISSUE_FIELDS = ("number", "status", "issued_at")
+
+
+def issue_fields_end(document: Mapping[str, Any]) -> int:
+    """How many leading fields of `document` hold every field issuing sets."""
+    keys = list(document)
+    return max(keys.index(name) for name in ISSUE_FIELDS) + 1
+
+
 def finalize(document: Mapping[str, Any], number: str, issued_at: datetime) -> dict[str, Any]:
     """R13: the issued form of a draft document: numbered, dated, never changed again."""
     issued = dict(document)

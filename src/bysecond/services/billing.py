@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bysecond.core.catalog import Catalog
-from bysecond.core.document import canonical_json, content_hash
+from bysecond.core.document import content_hash
 from bysecond.core.events import Event
 from bysecond.core.invoice import (
     Adjustment,
@@ -27,7 +27,6 @@ from bysecond.core.invoice import (
     Seller,
     adjustments_for,
     build_invoice,
-    finalize,
 )
 from bysecond.core.period import BillingPeriod, rfc3339
 from bysecond.core.policy import policy as named_policy
@@ -37,6 +36,8 @@ from bysecond.store.events import events_for
 from bysecond.store.invoices import InvoiceNumbers, next_invoice_number
 from bysecond.store.schema import Invoice as StoredInvoice
 from bysecond.store.schema import LedgerEntry, Organization, StoredEvent
+
+from .invoice_record import InvoiceRecord
 
 Outcome = Literal["finalized", "draft", "refused", "already_final", "no_usage"]
 Engine = Literal["reference", "columnar"]
@@ -159,7 +160,7 @@ def record_invoice(
     session: Session,
     context: BillingContext,
     stored: StoredInvoice | None,
-    invoice: Invoice,
+    invoice: Invoice | InvoiceRecord,
     *,
     issue: bool,
     flush: bool = True,
@@ -170,56 +171,63 @@ def record_invoice(
 
     `flush=False` leaves the rows to the caller's next flush, and `numbers` gives the
     numbers from a block taken for many invoices: the batch path writes a whole shard
-    of invoices at once.
+    of invoices at once, from records its worker processes computed.
     """
-    organization_id, period_key = invoice.customer.id, invoice.period.key
-    nothing_to_bill = not invoice.lines and not invoice.unpriced
-    if nothing_to_bill and not any(u.expired for u in invoice.settlement.uses):
+    record = invoice if isinstance(invoice, InvoiceRecord) else InvoiceRecord.of(invoice)
+    organization_id, period = record.organization_id, record.period
+    nothing_to_bill = not record.has_lines and record.finalizable
+    if nothing_to_bill and not any(c.expired for c in record.amounts.credits):
         if stored is not None:
             session.delete(stored)  # a draft with nothing left to bill
         return OrganizationResult(organization_id, "no_usage")
-    document = invoice.document()
-    if issue and context.as_of < invoice.period.end:
+    if issue and context.as_of < period.end:
         # R1/R13: a period ends at midnight in the organisation's own time zone; until
         # then its usage is not complete and the invoice stays a draft.
-        _save(session, stored, invoice, document, None, flush)
+        _save(session, stored, record, record.draft_document(), flush=flush)
         return _result(
             organization_id,
             "refused",
-            invoice,
+            record,
             None,
             reason=(
-                f"{period_key} ends at {rfc3339(invoice.period.end)} in the organisation's time "
-                f"zone ({invoice.period.time_zone}); it can be finalised after that"
+                f"{period.key} ends at {rfc3339(period.end)} in the organisation's time "
+                f"zone ({period.time_zone}); it can be finalised after that"
             ),
         )
-    if not issue or not invoice.finalizable:
-        _save(session, stored, invoice, document, None, flush)
+    if not issue or not record.finalizable:
+        _save(session, stored, record, record.draft_document(), flush=flush)
         if not issue:
-            return _result(organization_id, "draft", invoice, None)
-        unpriced = invoice.unpriced
+            return _result(organization_id, "draft", record, None)
         return _result(
             organization_id,
             "refused",
-            invoice,
+            record,
             None,
             reason=(
-                f"{len(unpriced)} piece(s) of usage have no price, first: {unpriced[0].message}; "
-                "add the prices to the catalog, then finalise again"
+                f"{len(record.unpriced)} piece(s) of usage have no price, first: "
+                f"{record.unpriced[0]}; add the prices to the catalog, then finalise again"
             ),
         )
     if numbers is not None:
         number = numbers.take()
     else:
         number = next_invoice_number(session.connection(), context.as_of.year)
-    issued = finalize(document, number, context.as_of)
-    row = _save(session, stored, invoice, issued, number, flush)
-    for use in invoice.settlement.uses:
-        for kind, amount in (("applied", use.applied), ("expired", use.expired)):
+    issued, head = record.issued_document(number, context.as_of)
+    row = _save(
+        session,
+        stored,
+        record,
+        issued,
+        number=number,
+        issued_at=datetime.fromisoformat(head["issued_at"]),
+        flush=flush,
+    )
+    for drawn in record.amounts.credits:
+        for kind, amount in (("applied", drawn.applied), ("expired", drawn.expired)):
             if amount:
                 session.add(
                     LedgerEntry(
-                        grant_id=use.grant.id,
+                        grant_id=drawn.grant_id,
                         organization_id=organization_id,
                         invoice_id=row.id,
                         kind=kind,
@@ -227,7 +235,7 @@ def record_invoice(
                         at=context.as_of,
                     )
                 )
-    return _result(organization_id, "finalized", invoice, number)
+    return _result(organization_id, "finalized", record, number)
 
 
 def draft_invoice(
@@ -340,20 +348,24 @@ def stored_invoice(session: Session, organization_id: str, period_key: str) -> S
 def _save(
     session: Session,
     stored: StoredInvoice | None,
-    invoice: Invoice,
-    document: dict[str, Any],
-    number: str | None,
+    record: InvoiceRecord,
+    data: bytes,
+    *,
+    number: str | None = None,
+    issued_at: datetime | None = None,
     flush: bool = True,
 ) -> StoredInvoice:
-    data = canonical_json(document)
+    if stored is not None and record.from_draft and number is None:
+        return stored  # the stored draft itself, unchanged: nothing to write again
     row = stored or StoredInvoice(
-        id=invoice.id, organization_id=invoice.customer.id, period=invoice.period.key
+        id=record.id, organization_id=record.organization_id, period=record.period.key
     )
     row.document = data
+    row.inputs_hash = record.inputs_hash
     if number is not None:
         row.status, row.number = "finalized", number
         row.content_hash = content_hash(data)
-        row.issued_at = datetime.fromisoformat(document["issued_at"])
+        row.issued_at = issued_at
     if stored is None:
         session.add(row)
     if flush:
@@ -362,9 +374,13 @@ def _save(
 
 
 def _result(
-    organization_id: str, outcome: Outcome, invoice: Invoice, number: str | None, reason: str = ""
+    organization_id: str,
+    outcome: Outcome,
+    record: InvoiceRecord,
+    number: str | None,
+    reason: str = "",
 ) -> OrganizationResult:
-    s = invoice.settlement
+    s = record.amounts
     return OrganizationResult(
         organization_id,
         outcome,

@@ -7,7 +7,8 @@ always bound or copied, never spliced into SQL.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from operator import itemgetter
 from typing import Any, Final
@@ -203,6 +204,29 @@ def organizations_with_events(connection: Connection, start: datetime, end: date
     )
     query = select(Organization.id).where(has_event).order_by(Organization.id)
     return list(connection.scalars(query))
+
+
+def events_before(connection: Connection, ends: Mapping[str, datetime]) -> dict[str, int]:
+    """How many events each organisation has with `time < ends[organisation]`.
+
+    Events are only ever added (R3: never changed, never deleted), so a count that has
+    not moved means no event of the organisation before that instant came or went. One
+    query per distinct instant (one per time zone), each answered from the
+    (organization_id, time) index.
+    """
+    by_end: dict[datetime, list[str]] = defaultdict(list)
+    for organization_id, end in ends.items():
+        by_end[end].append(organization_id)
+    counts = dict.fromkeys(ends, 0)
+    for end, organizations in by_end.items():
+        query = (
+            select(StoredEvent.organization_id, func.count())
+            .where(StoredEvent.organization_id.in_(organizations), StoredEvent.time < end)
+            .group_by(StoredEvent.organization_id)
+        )
+        for organization_id, count in connection.execute(query):
+            counts[organization_id] = int(count)
+    return counts
 
 
 def count_events(connection: Connection) -> int:

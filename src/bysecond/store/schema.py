@@ -230,6 +230,9 @@ class Invoice(Base):
     document: Mapped[bytes] = mapped_column(LargeBinary)  # the exact JSON bytes
     content_hash: Mapped[str | None] = mapped_column(String(64))  # sha256 hex of `document`
     issued_at: Mapped[datetime | None] = mapped_column(Instant)
+    # What the document was computed from (batch/inputs.py), written by the batch path:
+    # a draft whose inputs hash the same is issued as it stands. Not part of the document.
+    inputs_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class CreditNote(Base):

@@ -1,0 +1,149 @@
+"""An invoice as storing it needs: totals, credits drawn, unpriced usage and the written
+document.
+
+The batch path computes invoices in worker processes and stores them in one: sending
+the `Invoice` objects back (lines, accruals, every run's usage) cost more to pickle and
+rebuild than computing them. A record is what `record_invoice` reads, with the draft
+document already written except for the few fields issuing sets (R13), which stay a
+small dict beside the bytes.
+
+A record is also read back from a stored draft (`InvoiceRecord.of_draft`): the document
+holds every amount storing needs, so a draft whose inputs have not changed since it was
+computed is issued as it stands instead of being computed again (batch/inputs.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from bysecond.core.document import canonical_json, join_document, split_document
+from bysecond.core.invoice import Invoice, finalize, issue_fields_end
+from bysecond.core.period import BillingPeriod
+
+
+@dataclass(frozen=True, slots=True)
+class CreditDrawn:
+    """What one grant gave an invoice (R10): its ledger entries when the invoice is issued."""
+
+    grant_id: str
+    applied: Decimal
+    expired: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class SettledAmounts:
+    """The settlement's figures a billing run reports and records (R10-R12)."""
+
+    subtotal: Decimal
+    promotional_applied: Decimal
+    prepaid_applied: Decimal
+    total: Decimal
+    amount_due: Decimal
+    credits: tuple[CreditDrawn, ...]
+
+
+@dataclass(frozen=True)
+class InvoiceRecord:
+    id: str
+    organization_id: str
+    period: BillingPeriod
+    has_lines: bool
+    unpriced: tuple[str, ...]  # the message of each piece of usage that has no price
+    amounts: SettledAmounts
+    head: dict[str, Any]  # the document's first fields, up to the last one issuing sets
+    rest: bytes  # the other fields, written (core.document.split_document)
+    # What the invoice was computed from (batch/inputs.py), when the batch path knows it;
+    # stored with the draft so that an unchanged draft is issued without recomputing it.
+    inputs_hash: str | None = None
+    from_draft: bool = False  # read back from the stored draft, not computed
+
+    @classmethod
+    def of(cls, invoice: Invoice, inputs_hash: str | None = None) -> InvoiceRecord:
+        document = invoice.document()
+        head, rest = split_document(document, issue_fields_end(document))
+        s = invoice.settlement
+        amounts = SettledAmounts(
+            s.subtotal,
+            s.promotional_applied,
+            s.prepaid_applied,
+            s.total,
+            s.amount_due,
+            tuple(CreditDrawn(u.grant.id, u.applied, u.expired) for u in s.uses),
+        )
+        return cls(
+            invoice.id,
+            invoice.customer.id,
+            invoice.period,
+            bool(invoice.lines),
+            tuple(anomaly.message for anomaly in invoice.unpriced),
+            amounts,
+            head,
+            rest,
+            inputs_hash,
+        )
+
+    @classmethod
+    def of_draft(cls, written: bytes, inputs_hash: str | None = None) -> InvoiceRecord:
+        """The record of a stored draft document, equal to the one its invoice gave."""
+        document = orjson.loads(written)
+        if document["status"] != "draft":
+            raise ValueError(f"invoice {document['id']} is {document['status']}, not a draft")
+        head, rest = _split_written(document, written)
+        period = document["period"]
+        amounts = SettledAmounts(
+            Decimal(document["subtotal"]),
+            Decimal(document["promotional_credits_applied"]),
+            Decimal(document["prepaid_credits_applied"]),
+            Decimal(document["total"]),
+            Decimal(document["amount_due"]),
+            tuple(
+                CreditDrawn(use["grant_id"], Decimal(use["applied"]), Decimal(use["expired"]))
+                for use in document["credits"]
+            ),
+        )
+        return cls(
+            document["id"],
+            document["organization_id"],
+            BillingPeriod.parse(period["key"], period["time_zone"]),
+            bool(document["lines"]),
+            tuple(a["message"] for a in document["anomalies"] if a["kind"] == "unpriced"),
+            amounts,
+            head,
+            rest,
+            inputs_hash,
+            from_draft=True,
+        )
+
+    @property
+    def finalizable(self) -> bool:
+        """An invoice with usage that has no price cannot be issued."""
+        return not self.unpriced
+
+    def draft_document(self) -> bytes:
+        return join_document(self.head, self.rest)
+
+    def issued_document(self, number: str, issued_at: datetime) -> tuple[bytes, dict[str, Any]]:
+        """The final document's bytes (R13), and its head fields as issued."""
+        head = finalize(self.head, number, issued_at)
+        return join_document(head, self.rest), head
+
+
+def _split_written(document: Mapping[str, Any], written: bytes) -> tuple[dict[str, Any], bytes]:
+    """`split_document` of a stored document, taking the rest from its bytes as written.
+
+    The stored bytes are the canonical form, so they begin with the head's own canonical
+    form; the rest is then a slice of them, not written again. Bytes in another form (a
+    document stored by hand) are split by writing them anew.
+    """
+    fields = list(document.items())[: issue_fields_end(document)]
+    head = dict(fields)
+    opening = canonical_json(head)[:-1] + b","
+    if written.startswith(opening):
+        return head, written[len(opening) :]
+    return split_document(document, len(fields))
