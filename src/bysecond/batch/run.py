@@ -18,7 +18,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -159,7 +159,6 @@ def _rate_in_worker(
 class _Shard:
     inputs: dict[str, OrganizationInput]  # organisations billed from columns
     reference: set[str]  # organisations the reference path bills
-    inputs_hashes: dict[str, str] = field(default_factory=dict)  # of `inputs` (inputs.py)
 
 
 @dataclass
@@ -189,13 +188,16 @@ def rate_shard(
     if not prices.fits:  # amounts beyond 128-bit columns: the core bills them
         shard.reference |= set(shard.inputs)
         shard.inputs.clear()
-    invoices = _unchanged_drafts(database, context, period_key, shard)
+    run = run_fingerprint(context.catalog, context.seller)
+    invoices = _unchanged_drafts(database, run, period_key, shard)
     for org in invoices:
         del shard.inputs[org]
     if shard.inputs:
         ends = {org: _micros(given.period.end) for org, given in shard.inputs.items()}
         events = shard_events(database.url, sorted(shard.inputs), max(ends.values()))
-        uptime = rate_uptime(events, _organization_table(shard.inputs), prices, threads=threads)
+        organizations = _organization_table(shard.inputs)
+        counts = _events_before_end(events, organizations)
+        uptime = rate_uptime(events, organizations, prices, threads=threads)
         shard.reference |= uptime.needs_reference
         lines: dict[str, list[ApplicationUptime]] = defaultdict(list)
         for line in uptime.lines:
@@ -211,33 +213,35 @@ def rate_shard(
                     context.catalog,
                     context.seller,
                 )
-                invoices[org] = InvoiceRecord.of(invoice, shard.inputs_hashes[org])
+                hashed = inputs_hash(run, given, counts.get(org, 0))
+                invoices[org] = InvoiceRecord.of(invoice, hashed)
     return RatedShard(invoices, shard.reference)
 
 
 def _unchanged_drafts(
-    database: Database, context: BillingContext, period_key: str, shard: _Shard
+    database: Database, run: str, period_key: str, shard: _Shard
 ) -> dict[str, InvoiceRecord]:
-    """Hash each organisation's inputs, and read back the drafts stored with the same
-    hash: they are the invoices a computation would give now."""
+    """The stored drafts whose inputs hash as they do now: they are the invoices a
+    computation would give now. Events are counted only for organisations that have a
+    draft with a hash (a first run has none, and counts the events it reads)."""
     if not shard.inputs:
         return {}
-    run = run_fingerprint(context.catalog, context.seller)
     with database.unit_of_work(read_only=True) as uow:
         connection = uow.session.connection()
-        counts = events_before(
-            connection, {org: given.period.end for org, given in shard.inputs.items()}
-        )
-        shard.inputs_hashes = {
-            org: inputs_hash(run, given, counts[org]) for org, given in shard.inputs.items()
-        }
         drafts = select(StoredInvoice.organization_id, StoredInvoice.inputs_hash).where(
             StoredInvoice.organization_id.in_(list(shard.inputs)),
             StoredInvoice.period == period_key,
             StoredInvoice.status == "draft",
+            StoredInvoice.inputs_hash.is_not(None),
         )
+        stored = dict(connection.execute(drafts).all())
+        if not stored:
+            return {}
+        counts = events_before(connection, {org: shard.inputs[org].period.end for org in stored})
         unchanged = [
-            org for org, stored in connection.execute(drafts) if stored == shard.inputs_hashes[org]
+            org
+            for org, hashed in stored.items()
+            if hashed == inputs_hash(run, shard.inputs[org], counts[org])
         ]
         if not unchanged:
             return {}
@@ -247,9 +251,26 @@ def _unchanged_drafts(
             StoredInvoice.status == "draft",
         )
         return {
-            org: InvoiceRecord.of_draft(bytes(document), shard.inputs_hashes[org])
+            org: InvoiceRecord.of_draft(bytes(document), stored[org])
             for org, document in connection.execute(documents)
         }
+
+
+def _events_before_end(events: pa.Table, organizations: pa.Table) -> dict[str, int]:
+    """Each organisation's count of events before its period's end, from the events read
+    (as `store.events.events_before` counts them in the store)."""
+    joined = events.select(["organization_id", "time_us"]).join(
+        organizations.select(["organization_id", "end_us"]), "organization_id"
+    )
+    before = joined.filter(pc.less(joined.column("time_us"), joined.column("end_us")))
+    counted = before.group_by("organization_id").aggregate([("time_us", "count")])
+    return dict(
+        zip(
+            counted.column("organization_id").to_pylist(),
+            counted.column("time_us_count").to_pylist(),
+            strict=True,
+        )
+    )
 
 
 def _read_settings(
