@@ -46,7 +46,9 @@ def test_a_month_is_ingested_billed_finalised_and_read_back(
     run("ingest", str(month_file), "--rejects", str(tmp_path / "rejects.jsonl"), db=db)
     drafts = run_json("bill", "--period", "2026-10", "--at", AT, db=db)
     assert drafts["counts"]["draft"] == 12 and drafts["counts"]["finalized"] == 0
+    assert drafts["from_unchanged_drafts"] == 0
     issued = run_json("bill", "--period", "2026-10", "--finalize", "--at", AT, db=db)
+    assert issued["from_unchanged_drafts"] == 12  # nothing changed since the drafts
     numbers = [o["number"] for o in issued["organizations"]]
     assert numbers == [f"2026-{n:06d}" for n in range(1, 13)]
     again = run_json("bill", "--period", "2026-10", "--finalize", "--at", AT, db=db)

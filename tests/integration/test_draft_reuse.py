@@ -31,7 +31,7 @@ from bysecond.store.database import open_database
 from bysecond.store.prices import add_price, load_catalog
 from bysecond.store.schema import Invoice
 
-from .cli_runner import run
+from .cli_runner import run, run_json
 from .test_batch_billing import event, invoices, start, stop, write
 
 AT = "2026-11-20T09:00:00Z"
@@ -114,7 +114,8 @@ def test_R16_only_drafts_whose_inputs_changed_are_computed_again_when_issued(
     }
 
     issue = ("bill", "--period", "2026-10", "--finalize", "--at", AT)
-    run(*issue, "--shard-size", "4", "--workers", "2", db=database_url)
+    report = run_json(*issue, "--shard-size", "4", "--workers", "2", db=database_url)
+    assert report["from_unchanged_drafts"] == 2  # org-r1 and org-r5
     run(*issue, "--engine", "reference", db=reference)
     issued = invoices(database_url)
     assert issued == invoices(reference)

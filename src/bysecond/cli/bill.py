@@ -119,6 +119,8 @@ def report_json(report: BillingReport) -> dict[str, object]:
             o: report.count(o)
             for o in ("finalized", "draft", "refused", "already_final", "no_usage")
         },
+        # Of those, invoices taken from a draft whose inputs had not changed.
+        "from_unchanged_drafts": report.from_drafts,
         "organizations": [
             {
                 "organization_id": r.organization_id,
@@ -162,6 +164,11 @@ def print_report(report: BillingReport) -> None:
             style="bold",
         )
     console.print(table)
+    if report.from_drafts:
+        console.print(
+            f"{report.from_drafts} invoice(s) taken from drafts whose inputs had not changed"
+            " (R16: the same inputs give the same invoice)."
+        )
     skipped = report.count("already_final")
     if skipped:
         console.print(f"{skipped} invoice(s) were already issued and stay as they are (R13).")

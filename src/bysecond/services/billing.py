@@ -66,6 +66,8 @@ class OrganizationResult:
     amount_due: Decimal = Decimal(0)
     credits_used: Decimal = Decimal(0)
     reason: str = ""
+    # Its stored draft was taken as it stands, its inputs unchanged (batch/inputs.py).
+    from_draft: bool = False
 
 
 @dataclass
@@ -76,6 +78,11 @@ class BillingReport:
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for r in self.results if r.outcome == outcome)
+
+    @property
+    def from_drafts(self) -> int:
+        """How many invoices were taken from unchanged drafts rather than computed."""
+        return sum(1 for r in self.results if r.from_draft)
 
     @property
     def refused(self) -> list[OrganizationResult]:
@@ -390,4 +397,5 @@ def _result(
         s.amount_due,
         s.promotional_applied + s.prepaid_applied,
         reason,
+        record.from_draft,
     )
