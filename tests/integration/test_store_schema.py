@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import insert, inspect, select
+from sqlalchemy import insert, inspect, select, text
 
 from bysecond.core.catalog import default_catalog
 from bysecond.store.database import open_database
@@ -43,6 +43,31 @@ def test_migrations_go_down_to_nothing_and_up_again(fresh_database_url: str) -> 
     with reopened.engine.connect() as connection:
         assert "events" in inspect(connection).get_table_names()
     reopened.close()
+
+
+@pytest.mark.postgres
+def test_invoice_documents_are_compressed_with_lz4_on_postgresql(postgresql_url: str) -> None:
+    """Migration 0004: documents written twice per organisation per run are compressed
+    with LZ4, several times cheaper for the server than pglz (PostgreSQL 14+ with LZ4)."""
+    database = open_database(postgresql_url)
+    try:
+        with database.engine.connect() as connection:
+            lz4 = connection.execute(
+                text(
+                    "SELECT 'lz4' = ANY(enumvals) FROM pg_settings"
+                    " WHERE name = 'default_toast_compression'"
+                )
+            ).scalar()
+            method = connection.execute(
+                text(
+                    "SELECT attcompression FROM pg_attribute"
+                    " WHERE attrelid = 'invoices'::regclass AND attname = 'document'"
+                )
+            ).scalar()
+    finally:
+        database.close()
+    assert lz4, "this PostgreSQL has no LZ4: the migration leaves pglz"
+    assert method == "l"
 
 
 def test_R5_the_default_catalog_is_seeded_once_on_first_open(database_url: str) -> None:
