@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import platform
 import sqlite3
+import statistics
 import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +31,7 @@ def describe(postgresql_url: str | None) -> dict[str, Any]:
         "postgresql": postgresql_version(postgresql_url) if postgresql_url else None,
         "duckdb": duckdb.__version__,
         "bysecond commit": _commit(),
+        "single-core speed": single_core_speed(),
         "load average at start": [round(x, 2) for x in os.getloadavg()],
     }
 
@@ -67,3 +71,29 @@ def _commit() -> str:
     except OSError:
         return "?"
     return f"{head} (with uncommitted changes)" if dirty else head or "?"
+
+
+def single_core_speed(seconds: float = 5.0) -> float:
+    """Typical two-page invoices rendered as PDF per second on one core (median).
+
+    The same work on every machine, measured before anything else: runs made on
+    machines of one kind but not one speed are told apart by it (bench/RESULTS.md).
+    It is `bench/render_bench.py --seconds N`'s figure.
+    """
+    sys.path.insert(0, str(ROOT))  # the sample invoice lives in tests/
+    from tests.documents_fixtures import typical_invoice
+
+    from bysecond.render import render_pdf
+
+    from .pdf_rendering import one_core
+
+    document = typical_invoice()
+    spent: list[float] = []
+    with one_core():
+        render_pdf(document)  # warm-up: fonts loaded, modules imported
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            start = time.perf_counter()
+            render_pdf(document)
+            spent.append(time.perf_counter() - start)
+    return round(1 / statistics.median(spent), 1)

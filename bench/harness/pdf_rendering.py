@@ -41,7 +41,7 @@ def pdf_rendering(store: Store, count: int) -> Rendering:
         raise BenchError("no finalised invoice to render")
     spent: list[float] = []
     pages: list[int] = []
-    with _one_core() as core:
+    with one_core() as core:
         render_pdf(documents[0])  # warm-up, not counted
         for document in documents:
             began = time.perf_counter()
@@ -58,7 +58,7 @@ def pdf_rendering(store: Store, count: int) -> Rendering:
 
 
 @contextmanager
-def _one_core() -> Iterator[int | None]:
+def one_core() -> Iterator[int | None]:
     if not hasattr(os, "sched_setaffinity"):  # not on Linux: measured unpinned
         yield None
         return

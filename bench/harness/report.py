@@ -60,7 +60,8 @@ def markdown(results: Results, header: Header, sizes: list[str], targets: list[s
         + f"{machine['cores']} cores ({machine['cpu']}), {machine['ram_gib']} GiB RAM,"
         + f" {machine['os']}, Python {machine['python']}, SQLite {machine['sqlite']},"
         + f" PostgreSQL {machine['postgresql'] or 'not used'}, DuckDB {machine['duckdb']};"
-        + f" bysecond {machine['bysecond commit']}; load average at start"
+        + f" bysecond {machine['bysecond commit']}; single-core speed"
+        + f" {machine.get('single-core speed', '?')} typical invoice PDFs/s; load average at start"
         + f" {_loads(machine['load average at start'])}, at end"
         + f" {_loads(machine.get('load average at end', []))} (1, 5, 15 min;"
         + " other work on the machine slows every figure).",
