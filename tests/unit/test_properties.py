@@ -25,10 +25,12 @@ from bysecond.core.invoice import (
     finalize,
     project_settlement,
 )
+from bysecond.core.estimate import estimate
 from bysecond.core.metering import meter
 from bysecond.core.money import currency, exact_sum, round_half_up
 from bysecond.core.period import BillingPeriod, micros_between, rfc3339
-from bysecond.core.policy import PER_SECOND, TEN_MINUTE_SLICES
+from bysecond.core.policy import PER_SECOND, PER_SECOND_MIN_60, TEN_MINUTE_SLICES
+from bysecond.core.rating import rate, rebill
 from bysecond.services.invoice_record import CreditDrawn, InvoiceRecord
 
 OCTOBER = BillingPeriod(2026, 10)
@@ -395,3 +397,41 @@ def test_R13_a_record_writes_the_draft_and_the_issued_document_as_the_invoice_do
     assert record.unpriced == tuple(a.message for a in invoice.unpriced)
     # A stored draft reads back as the same record (a draft issued as it stands).
     assert InvoiceRecord.of_draft(record.draft_document()) == replace(record, from_draft=True)
+
+
+@given(
+    st.one_of(well_formed_histories(), messy_histories()),
+    price_histories(),
+    st.sampled_from([TEN_MINUTE_SLICES, PER_SECOND_MIN_60, PER_SECOND]),
+)
+def test_R15_rebilling_rated_usage_equals_rating_it_under_the_other_policy(
+    events: list[Event], prices: Catalog, other: Any
+) -> None:
+    # The comparison reuses the pieces the policy rated, cut at the same price changes.
+    catalog = CATALOG.with_prices(prices)
+    usage = meter(events, OCTOBER.start, OCTOBER.end)
+    rated = rate(usage, catalog, "EUR", PER_SECOND)
+    assert rebill(rated, other) == rate(usage, catalog, "EUR", other)
+
+
+@given(
+    st.one_of(well_formed_histories(), messy_histories()),
+    grant_sets(),
+    st.sampled_from(["per-second", "10-minute-slices", "per-second-min-60"]),
+    st.data(),
+)
+def test_R4_an_estimate_is_the_invoice_so_far_and_the_projection_of_the_period(
+    events: list[Event], grants: list[GrantBalance], policy: str, data: st.DataObject
+) -> None:
+    # An estimate meters its events once for both; the reference bills them twice.
+    # `now` is often an event's own instant: an event at `now` is known but not yet
+    # billed so far.
+    moments = [event.time for event in events]
+    now = data.draw(st.one_of(instants, st.sampled_from(moments)) if moments else instants)
+    customer = Customer("org-gen", policy=policy)
+    result = estimate(customer, now, events, CATALOG, grants)
+    period = BillingPeriod.containing(now, customer.time_zone)
+    known = [event for event in events if event.time <= now]
+    reference = build_invoice(customer, period, known, CATALOG, grants, until=now)
+    assert canonical_json(result.so_far.document()) == canonical_json(reference.document())
+    assert result.projected == project_settlement(customer, period, known, CATALOG, grants)

@@ -16,7 +16,7 @@ from bysecond.core.metering import meter
 from bysecond.core.money import currency, round_half_up
 from bysecond.core.period import BillingPeriod
 from bysecond.core.policy import FORMER_POLICY, Policy
-from bysecond.core.rating import rate
+from bysecond.core.rating import rate, rebill
 
 from .uptime import ApplicationUptime
 
@@ -48,7 +48,7 @@ def invoice_from_columns(
     period, cur = given.period, currency(given.customer.currency)
     usage = meter(other_events, period.start, period.end)
     rating = rate(usage, catalog, cur.code, given.policy)
-    compared = line_totals(rate(usage, catalog, cur.code, FORMER_POLICY), cur)
+    compared = line_totals(rebill(rating, FORMER_POLICY), cur)
     lines = build_lines(rating, usage, cur)
     for app in uptime:
         exact = Fraction(app.exact, denominator)

@@ -21,7 +21,15 @@ from .events import (
     InstanceStarted,
     InstanceStopped,
 )
-from .invoice import Customer, Invoice, Seller, build_invoice, project_settlement
+from .invoice import (
+    Customer,
+    Invoice,
+    Seller,
+    invoice_of_usage,
+    project_settlement,
+    settlement_of_usage,
+)
+from .metering import meter_cut
 from .money import currency, format_decimal
 from .period import BillingPeriod
 
@@ -42,8 +50,12 @@ def estimate(
 ) -> Estimate:
     period = BillingPeriod.containing(now, customer.time_zone)
     known = [event for event in events if event.time <= now]
-    so_far = build_invoice(customer, period, known, catalog, grants, seller=seller, until=now)
-    projected = project_settlement(customer, period, known, catalog, grants, seller=seller)
+    # One replay of the events for both: the same as `build_invoice(..., until=now)` and
+    # `project_settlement(...)`, which a property test holds it to.
+    cut = max(period.start, min(now, period.end))
+    usage_so_far, usage_whole = meter_cut(known, period.start, cut, period.end)
+    so_far = invoice_of_usage(customer, period, usage_so_far, catalog, grants, seller=seller)
+    projected = settlement_of_usage(customer, period, usage_whole, catalog, grants, seller=seller)
     return Estimate(so_far, projected)
 
 

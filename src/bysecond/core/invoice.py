@@ -25,7 +25,7 @@ from .money import Currency, currency, decimal_text, format_decimal
 from .period import BillingPeriod, rfc3339
 from .policy import FORMER_POLICY, Policy
 from .policy import policy as named_policy
-from .rating import rate
+from .rating import rate, rebill
 from .tax import vat_treatment
 
 
@@ -136,12 +136,39 @@ def build_invoice(
     (amounts, credits and VAT are the same).
     """
     period = BillingPeriod(period.year, period.month, customer.time_zone)  # R1
+    end = period.end if until is None else max(period.start, min(until, period.end))
+    return invoice_of_usage(
+        customer,
+        period,
+        meter(events, period.start, end),
+        catalog,
+        grants,
+        seller=seller,
+        adjustments=adjustments,
+        policy=policy,
+        compare_with=compare_with,
+        details=details,
+    )
+
+
+def invoice_of_usage(
+    customer: Customer,
+    period: BillingPeriod,
+    usage: Usage,
+    catalog: Catalog,
+    grants: Sequence[GrantBalance] = (),
+    *,
+    seller: Seller = Seller(),
+    adjustments: Sequence[Adjustment] = (),
+    policy: Policy | None = None,
+    compare_with: Policy = FORMER_POLICY,
+    details: bool = True,
+) -> Invoice:
+    """`build_invoice` from usage already metered over the period (or its part so far)."""
     chosen = policy or named_policy(customer.policy)
     cur = currency(customer.currency)
-    end = period.end if until is None else max(period.start, min(until, period.end))
-    usage = meter(events, period.start, end)
     rating = rate(usage, catalog, cur.code, chosen)
-    compared = line_totals(rate(usage, catalog, cur.code, compare_with), cur)
+    compared = line_totals(rebill(rating, compare_with), cur)
     return assemble_invoice(
         customer,
         period,
@@ -169,8 +196,21 @@ def project_settlement(
     continued to its end), and nothing else: no line details, no comparison (R15), no
     document. For projections, which only their totals are read of."""
     period = BillingPeriod(period.year, period.month, customer.time_zone)  # R1
-    cur = currency(customer.currency)
     usage = meter(events, period.start, period.end)
+    return settlement_of_usage(customer, period, usage, catalog, grants, seller=seller)
+
+
+def settlement_of_usage(
+    customer: Customer,
+    period: BillingPeriod,
+    usage: Usage,
+    catalog: Catalog,
+    grants: Sequence[GrantBalance] = (),
+    *,
+    seller: Seller = Seller(),
+) -> Settlement:
+    """`project_settlement` from usage already metered over the whole period."""
+    cur = currency(customer.currency)
     rating = rate(usage, catalog, cur.code, named_policy(customer.policy))
     lines = build_lines(rating, usage, cur, details=False)
     return _settle(customer, seller, period, lines, grants)

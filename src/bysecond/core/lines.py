@@ -12,6 +12,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from .catalog import HOUR_SECONDS
 from .credits import Accrual
 from .metering import Usage
 from .money import Currency, decimal_text, exact_sum, format_exact, round_half_up
@@ -152,7 +153,7 @@ def _timing(rated: RatedPiece, cur: Currency) -> dict[str, Any]:
         "end": rfc3339(rated.end),
         "elapsed_seconds": seconds_number(rated.elapsed_micros),
         "billed_seconds": rated.billed_seconds,
-        "rate_per_hour": rate_text(rated.price.rate_per_hour, cur),
+        "rate_per_hour": _rate_per_hour_text(rated.price.amount, rated.price.unit_seconds, cur),
         "amount": format_exact(rated.amount),
     }
 
@@ -196,6 +197,13 @@ def rate_text(value: Fraction, cur: Currency) -> str:
     whole, _, decimals = text.partition(".")
     decimals = decimals.rstrip("0").ljust(cur.minor_unit, "0")
     return f"{whole}.{decimals}" if decimals else whole
+
+
+@functools.lru_cache(maxsize=1024)
+def _rate_per_hour_text(amount: Decimal, unit_seconds: int, cur: Currency) -> str:
+    """A price's hourly rate as details write it; keyed by what it depends on, which
+    hashes faster than the rate itself (a `Fraction`)."""
+    return rate_text(Fraction(amount) * HOUR_SECONDS / unit_seconds, cur)
 
 
 def line_totals(rating: Rating, cur: Currency) -> dict[tuple[str, str], tuple[int, Decimal]]:

@@ -150,6 +150,34 @@ def meter(events: Iterable[Event], start: datetime, end: datetime) -> Usage:
     return replay.usage()
 
 
+def meter_cut(
+    events: Iterable[Event], start: datetime, cut: datetime, end: datetime
+) -> tuple[Usage, Usage]:
+    """`(meter(events, start, cut), meter(events, start, end))` in one replay, for
+    `start <= cut <= end`: an estimate bills the period so far and projects it to its end.
+
+    The replay's state after the events before `cut` is the same whichever window it
+    keeps: an event before `cut` lies in `[start, cut)` exactly when it lies in
+    `[start, end)`. So the usage up to `cut` is read off the replay there, and the
+    replay goes on to `end`.
+    """
+    if not start <= cut <= end:
+        raise ValueError(f"the cut {rfc3339(cut)} is outside the window")
+    ordered = unique_in_order(events)
+    replay = _Replay(start, cut)
+    applied = 0
+    while applied < len(ordered) and ordered[applied].time < cut:
+        replay.apply(ordered[applied])
+        applied += 1
+    so_far = replay.usage()
+    replay.end = end
+    for event in ordered[applied:]:
+        if event.time >= end:
+            break
+        replay.apply(event)
+    return so_far, replay.usage()
+
+
 class _Replay:
     def __init__(self, start: datetime, end: datetime) -> None:
         self.start, self.end = start, end

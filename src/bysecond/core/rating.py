@@ -64,8 +64,17 @@ def rate_piece(
 ) -> RatedPiece:
     elapsed = micros_between(start, end)
     billed = policy.billed_seconds(elapsed)
-    # R7: billed_seconds * amount / unit_seconds, exact.
-    return RatedPiece(piece, start, end, elapsed, billed, price, billed * price.rate_per_second)
+    # R7: billed_seconds * amount / unit_seconds, exact (one gcd, not a product's four).
+    per_second = price.rate_per_second
+    amount = Fraction(billed * per_second.numerator, per_second.denominator)
+    return RatedPiece(piece, start, end, elapsed, billed, price, amount)
+
+
+def rebill(rating: Rating, policy: Policy) -> Rating:
+    """The same rated usage under another policy (R15): the same pieces, cut at the same
+    price changes, each billed by `policy`. One-off charges do not depend on it."""
+    pieces = tuple(rate_piece(r.piece, r.price, r.start, r.end, policy) for r in rating.pieces)
+    return Rating(pieces, rating.tasks, rating.quantities, rating.unpriced)
 
 
 def rate(usage: Usage, catalog: Catalog, currency: str, policy: Policy) -> Rating:
