@@ -17,6 +17,9 @@ from fastapi import Depends, Header, Path, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from bysecond.services.idempotency import MAX_KEY_LENGTH, Scope, request_hash
 from bysecond.services.keys import Principal, authenticate
@@ -72,24 +75,43 @@ _bearer = HTTPBearer(
 )
 
 
-def _current_key(
-    db: Db, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> Principal:
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def _authenticated(request: Request, session: Session, credentials: Credentials) -> Principal:
+    """The principal of the request's key, looked up once per request; 401 without one."""
+    known: Principal | None = getattr(request.state, "principal", None)
+    if known is not None:
+        return known
     if credentials is None:
         raise Problem(
             401,
             "an API key is required: Authorization: Bearer <key>",
             headers={"WWW-Authenticate": CHALLENGE},
         )
-    with db.unit_of_work(read_only=True) as uow:
-        principal = authenticate(uow.session, credentials.credentials)
+    principal = authenticate(session, credentials.credentials)
     if principal is None:
         raise Problem(
             401,
             "the API key is unknown or revoked",
             headers={"WWW-Authenticate": f'{CHALLENGE}, error="invalid_token"'},
         )
+    request.state.principal = principal
     return principal
+
+
+def _look_up_key(request: Request, db: Database, credentials: Credentials) -> Principal:
+    with db.unit_of_work(read_only=True) as uow:
+        return _authenticated(request, uow.session, credentials)
+
+
+async def _current_key(request: Request, db: Db, credentials: Credentials) -> Principal:
+    # A key an organisation's scope has already looked up (same request) is not looked
+    # up again; otherwise the lookup goes to the thread pool, as database work does.
+    known: Principal | None = getattr(request.state, "principal", None)
+    if known is not None:
+        return known
+    return await run_in_threadpool(_look_up_key, request, db, credentials)
 
 
 CurrentKey = Annotated[Principal, Depends(_current_key)]
@@ -113,12 +135,21 @@ OrgPath = Annotated[
 ]
 
 
-def _organization_scope(org: OrgPath, key: CurrentKey, db: Db) -> str:
-    """The organisation of the path, if this key may see it; else 404, as for a missing one."""
-    if key.may_see(org):
-        with db.unit_of_work(read_only=True) as uow:
-            if uow.session.get(Organization, org) is not None:
-                return org
+# A plain query, not an ORM object: every organisation-scoped request asks it.
+_KNOWN: Final = select(Organization.__table__.c.id).where(
+    Organization.__table__.c.id == bindparam("org")
+)
+
+
+def _organization_scope(request: Request, org: OrgPath, db: Db, credentials: Credentials) -> str:
+    """The organisation of the path, if this key may see it; else 404, as for a missing one.
+
+    The key and the organisation are looked up in one transaction: every
+    organisation-scoped request asks both."""
+    with db.unit_of_work(read_only=True) as uow:
+        key = _authenticated(request, uow.session, credentials)
+        if key.may_see(org) and uow.connection.execute(_KNOWN, {"org": org}).first():
+            return org
     raise Problem(404, f"no organization {org!r}")
 
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from bysecond.core.credits import Grant, GrantBalance
+from bysecond.core.credits import Grant, GrantBalance, GrantKind
 from bysecond.core.invoice import Customer
 from bysecond.store.schema import CreditGrant, LedgerEntry, Organization
 
@@ -27,7 +29,66 @@ def organization(session: Session, organization_id: str) -> Organization:
     return row
 
 
-def customer(row: Organization) -> Customer:
+@dataclass(frozen=True, slots=True)
+class Account:
+    """What billing needs of an organisation: its settings, and whether it is postpaid."""
+
+    customer: Customer
+    postpaid: bool
+
+
+_ORGANIZATIONS = Organization.__table__.c
+_ACCOUNT = select(
+    _ORGANIZATIONS.id,
+    _ORGANIZATIONS.name,
+    _ORGANIZATIONS.address,
+    _ORGANIZATIONS.country,
+    _ORGANIZATIONS.vat_number,
+    _ORGANIZATIONS.time_zone,
+    _ORGANIZATIONS.policy,
+    _ORGANIZATIONS.vat_rate,
+    _ORGANIZATIONS.currency,
+    _ORGANIZATIONS.locale,
+    _ORGANIZATIONS.postpaid,
+).where(_ORGANIZATIONS.id == bindparam("organization_id"))
+
+
+def account(session: Session, organization_id: str) -> Account:
+    """The organisation's `Account`, read as plain columns: estimates and authorisations
+    read it on every request, where loading an ORM object costs as much as the query."""
+    session.flush()  # as a query through the session would: pending changes first
+    row = session.connection().execute(_ACCOUNT, {"organization_id": organization_id}).first()
+    if row is None:
+        raise UnknownOrganization(organization_id)
+    return Account(customer(row), bool(row.postpaid))
+
+
+class _Settings(Protocol):
+    """An organisation's row: the ORM object or the plain columns of `_ACCOUNT`."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def address(self) -> str | None: ...
+    @property
+    def country(self) -> str | None: ...
+    @property
+    def vat_number(self) -> str | None: ...
+    @property
+    def time_zone(self) -> str: ...
+    @property
+    def policy(self) -> str: ...
+    @property
+    def vat_rate(self) -> Decimal: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def locale(self) -> str: ...
+
+
+def customer(row: _Settings) -> Customer:
     return Customer(
         id=row.id,
         name=row.name or "",
@@ -42,8 +103,48 @@ def customer(row: Organization) -> Customer:
     )
 
 
-def grant_value(row: CreditGrant) -> Grant:
-    kind = "promotional" if row.kind == "promotional" else "prepaid"
+_GRANT_COLUMNS = CreditGrant.__table__.c
+_GRANTS = (
+    select(
+        _GRANT_COLUMNS.id,
+        _GRANT_COLUMNS.kind,
+        _GRANT_COLUMNS.amount,
+        _GRANT_COLUMNS.currency,
+        _GRANT_COLUMNS.granted_at,
+        _GRANT_COLUMNS.expires_at,
+        _GRANT_COLUMNS.priority,
+    )
+    .where(_GRANT_COLUMNS.organization_id == bindparam("organization_id"))
+    .where(_GRANT_COLUMNS.granted_at <= bindparam("granted_before"))
+    .order_by(_GRANT_COLUMNS.id)
+)
+_LEDGER_COLUMNS = LedgerEntry.__table__.c
+_LEDGER = select(_LEDGER_COLUMNS.grant_id, _LEDGER_COLUMNS.kind, _LEDGER_COLUMNS.amount).where(
+    _LEDGER_COLUMNS.organization_id == bindparam("organization_id")
+)
+
+
+class _GrantRow(Protocol):
+    """A grant's row: the ORM object or the plain columns of `_GRANTS`."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def amount(self) -> Decimal: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def granted_at(self) -> datetime: ...
+    @property
+    def expires_at(self) -> datetime | None: ...
+    @property
+    def priority(self) -> int: ...
+
+
+def grant_value(row: _GrantRow) -> Grant:
+    kind: GrantKind = "promotional" if row.kind == "promotional" else "prepaid"
     return Grant(
         row.id, kind, row.amount, row.currency, row.granted_at, row.expires_at, row.priority
     )
@@ -57,18 +158,14 @@ def grant_balances(
     A balance is a fold over the append-only ledger, never a stored number: what was
     granted minus what finalised invoices applied and let expire (invariant 4).
     """
-    grants = session.scalars(
-        select(CreditGrant)
-        .where(CreditGrant.organization_id == organization_id)
-        .where(CreditGrant.granted_at <= granted_before)
-        .order_by(CreditGrant.id)
+    # Plain columns, not ORM objects: estimates read the balances on every request.
+    session.flush()  # as a query through the session would: pending changes first
+    connection = session.connection()
+    grants = connection.execute(
+        _GRANTS, {"organization_id": organization_id, "granted_before": granted_before}
     ).all()
     spent: dict[str, Decimal] = defaultdict(Decimal)
-    rows = session.execute(
-        select(LedgerEntry.grant_id, LedgerEntry.kind, LedgerEntry.amount).where(
-            LedgerEntry.organization_id == organization_id
-        )
-    )
+    rows = connection.execute(_LEDGER, {"organization_id": organization_id})
     for grant_id, kind, amount in rows:
         if kind in ("applied", "expired"):
             spent[grant_id] += amount

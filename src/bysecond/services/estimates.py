@@ -18,7 +18,7 @@ from bysecond.core.period import BillingPeriod
 from bysecond.store.events import events_for
 from bysecond.store.prices import load_catalog
 
-from .customers import customer, grant_balances, organization
+from .customers import account, grant_balances
 
 AUTHORIZABLE = ("instance.", "addon.")
 # A request lasting longer than the period is billed to the period's end anyway.
@@ -38,7 +38,7 @@ def current_estimate(
     session: Session, seller: Seller, organization_id: str, now: datetime
 ) -> Estimate:
     """The draft of the period containing `now` so far, and projected to its end."""
-    settings = customer(organization(session, organization_id))
+    settings = account(session, organization_id).customer
     period = BillingPeriod.containing(now, settings.time_zone)
     events = events_for(session.connection(), organization_id, before=period.end)
     grants = grant_balances(session, organization_id, now)
@@ -50,13 +50,13 @@ def authorization(
     session: Session, seller: Seller, organization_id: str, now: datetime, request: Request
 ) -> Authorization:
     """May this organisation create this resource now? A postpaid organisation always may."""
-    row = organization(session, organization_id)
-    settings = customer(row)
+    found = account(session, organization_id)
+    settings = found.customer
     period = BillingPeriod.containing(now, settings.time_zone)
     events = events_for(session.connection(), organization_id, before=period.end)
     grants = grant_balances(session, organization_id, now)
     catalog = load_catalog(session.connection())
-    return authorize(settings, now, events, catalog, grants, request, postpaid=row.postpaid)
+    return authorize(settings, now, events, catalog, grants, request, postpaid=found.postpaid)
 
 
 def requested(

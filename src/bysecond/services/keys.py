@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bysecond.core.events import ID_PATTERN
@@ -130,15 +130,19 @@ def list_keys(session: Session, organization_id: str | None = None) -> list[KeyV
     return [_view(row) for row in session.scalars(query)]
 
 
+_KEYS = ApiKey.__table__.c
+# Plain columns through the connection, not the ORM: every request asks this.
+_PRINCIPAL: Final = select(_KEYS.id, _KEYS.organization_id).where(
+    _KEYS.key_hash == bindparam("key_hash"), _KEYS.revoked_at.is_(None)
+)
+
+
 def authenticate(session: Session, secret: str) -> Principal | None:
     """The principal of a presented key, or None when it is unknown or revoked."""
     if not secret.startswith(KEY_PREFIX):
         return None
-    found = session.execute(
-        select(ApiKey.id, ApiKey.organization_id).where(
-            ApiKey.key_hash == key_hash(secret), ApiKey.revoked_at.is_(None)
-        )
-    ).first()
+    session.flush()  # as a query through the session would: pending changes first
+    found = session.connection().execute(_PRINCIPAL, {"key_hash": key_hash(secret)}).first()
     return None if found is None else Principal(found.id, found.organization_id)
 
 
