@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from bysecond.core.estimate import Authorization, Estimate, Request, authorize, estimate
 from bysecond.core.events import NAME_PATTERN
 from bysecond.core.invoice import Seller
-from bysecond.core.period import BillingPeriod
+from bysecond.core.period import MICROSECOND, BillingPeriod
 from bysecond.store.events import events_for
 from bysecond.store.prices import load_catalog
 
@@ -40,7 +40,7 @@ def current_estimate(
     """The draft of the period containing `now` so far, and projected to its end."""
     settings = account(session, organization_id).customer
     period = BillingPeriod.containing(now, settings.time_zone)
-    events = events_for(session.connection(), organization_id, before=period.end)
+    events = events_for(session.connection(), organization_id, before=_known_by(now, period))
     grants = grant_balances(session, organization_id, now)
     catalog = load_catalog(session.connection())
     return estimate(settings, now, events, catalog, grants, seller)
@@ -53,10 +53,16 @@ def authorization(
     found = account(session, organization_id)
     settings = found.customer
     period = BillingPeriod.containing(now, settings.time_zone)
-    events = events_for(session.connection(), organization_id, before=period.end)
+    events = events_for(session.connection(), organization_id, before=_known_by(now, period))
     grants = grant_balances(session, organization_id, now)
     catalog = load_catalog(session.connection())
     return authorize(settings, now, events, catalog, grants, request, postpaid=found.postpaid)
+
+
+def _known_by(now: datetime, period: BillingPeriod) -> datetime:
+    """The end of the events an estimate at `now` reads: those at or before `now` (an
+    event stamped later, within ingestion's tolerance for clocks, is not known yet)."""
+    return min(period.end, now + MICROSECOND)
 
 
 def requested(
