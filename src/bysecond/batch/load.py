@@ -49,6 +49,9 @@ _SCHEMA = pa.schema(
 )
 
 
+_ROW = pa.struct(list(_SCHEMA))
+
+
 class ColumnarUnavailable(RuntimeError):
     """A store the columnar path cannot read (an in-memory SQLite database)."""
 
@@ -90,11 +93,11 @@ def _sqlite_rows(path: str, bounds: tuple[str, str, int]) -> pa.Table:
         rows = connection.execute(_SQLITE, bounds).fetchall()
     finally:
         connection.close()
-    columns = list(zip(*rows, strict=True)) if rows else [()] * len(_SCHEMA)
-    return pa.table(
-        [pa.array(values, field.type) for values, field in zip(columns, _SCHEMA, strict=True)],
-        schema=_SCHEMA,
-    )
+    if not rows:
+        return _SCHEMA.empty_table()
+    # The rows as one array of structs, split into columns by Arrow: half the time of
+    # transposing them in Python first.
+    return pa.Table.from_struct_array(pa.array(rows, type=_ROW))
 
 
 def _normalised(table: pa.Table) -> pa.Table:
