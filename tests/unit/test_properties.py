@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from bysecond.core.catalog import Catalog, Price, default_catalog
 from bysecond.core.credits import Grant, GrantBalance
 from bysecond.core.document import canonical_json
+from bysecond.core.estimate import estimate
 from bysecond.core.events import Event, parse_event
 from bysecond.core.invoice import (
     Customer,
@@ -25,7 +26,6 @@ from bysecond.core.invoice import (
     finalize,
     project_settlement,
 )
-from bysecond.core.estimate import estimate
 from bysecond.core.metering import meter
 from bysecond.core.money import currency, exact_sum, round_half_up
 from bysecond.core.period import BillingPeriod, micros_between, rfc3339
@@ -435,3 +435,27 @@ def test_R4_an_estimate_is_the_invoice_so_far_and_the_projection_of_the_period(
     reference = build_invoice(customer, period, known, CATALOG, grants, until=now)
     assert canonical_json(result.so_far.document()) == canonical_json(reference.document())
     assert result.projected == project_settlement(customer, period, known, CATALOG, grants)
+
+
+@given(st.sampled_from(["EUR", "JPY", "BHD"]), st.data())
+def test_R12_rounding_is_half_up_away_from_zero_to_the_minor_unit(
+    code: str, data: st.DataObject
+) -> None:
+    # The definition, with Fraction arithmetic: the nearest minor unit, halves away
+    # from zero. The implementation works on the fraction's integers. Exact halves of
+    # the minor unit are drawn often: they are where half-up differs from other rules.
+    cur = currency(code)
+    half = Fraction(1, 2 * 10**cur.minor_unit)
+    amount = data.draw(
+        st.one_of(
+            st.fractions(min_value=-(10**9), max_value=10**9, max_denominator=10**15),
+            st.integers(-(10**9), 10**9).map(lambda k: (2 * k + 1) * half),
+        )
+    )
+    scaled = abs(amount) * 10**cur.minor_unit
+    units = int(scaled)
+    if scaled - units >= Fraction(1, 2):
+        units += 1
+    expected = Decimal(units if amount >= 0 else -units).scaleb(-cur.minor_unit)
+    rounded = round_half_up(amount, cur)
+    assert rounded == expected and rounded.as_tuple().exponent == -cur.minor_unit

@@ -37,6 +37,12 @@ _MINOR_UNITS: Final[dict[str, int]] = {
 }
 
 
+# The smallest amount of each minor unit (0.01 for 2): read for every amount written.
+_QUANTA: Final[dict[int, Decimal]] = {
+    places: Decimal(1).scaleb(-places) for places in set(_MINOR_UNITS.values())
+}
+
+
 class MoneyError(ValueError):
     """An amount or currency that cannot be billed."""
 
@@ -48,7 +54,8 @@ class Currency:
 
     @property
     def quantum(self) -> Decimal:
-        return Decimal(1).scaleb(-self.minor_unit)
+        known = _QUANTA.get(self.minor_unit)
+        return Decimal(1).scaleb(-self.minor_unit) if known is None else known
 
 
 def currency(code: str) -> Currency:
@@ -101,12 +108,13 @@ def exact_sum(values: Iterable[Fraction]) -> Fraction:
 def round_half_up(amount: Fraction | Decimal, cur: Currency) -> Decimal:
     """R12: the only rounding in bysecond: half-up (away from zero) to the minor unit."""
     value = Fraction(amount) if isinstance(amount, Decimal) else amount
-    scale = 10**cur.minor_unit
-    scaled = abs(value) * scale
-    units = scaled.numerator // scaled.denominator
-    if (scaled - units) * 2 >= 1:
+    # On the integers of the fraction: every invoice line, credit and VAT amount is
+    # rounded here, and Fraction arithmetic costs a gcd per operation.
+    numerator, denominator = value.numerator, value.denominator
+    units, remainder = divmod(abs(numerator) * 10**cur.minor_unit, denominator)
+    if remainder * 2 >= denominator:
         units += 1
-    if value < 0:
+    if numerator < 0:
         units = -units
     return Decimal(units).scaleb(-cur.minor_unit).quantize(cur.quantum)
 
