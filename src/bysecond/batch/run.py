@@ -3,8 +3,8 @@ in one go, shards spread over worker processes.
 
 A shard is a range of organisation ids. Its events are read once (load.py), its uptime
 rated in columns (uptime.py), each invoice assembled and settled by the core
-(assemble.py), and its invoices written in one transaction through the same
-`record_invoice` as the reference path: a run killed at any point and run again ends
+(assemble.py), and its invoices written in one transaction (write.py) as the reference
+path's `record_invoice` decides them: a run killed at any point and run again ends
 with the same invoices, no gap and no repeated number (R13). Memory is bounded by the
 shard, not by the period.
 """
@@ -26,26 +26,17 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import select
-from sqlalchemy.orm import defer
 
 from bysecond.core.credits import GrantBalance
 from bysecond.core.events import Event, stored_event
 from bysecond.core.period import MICROSECOND, BillingPeriod
 from bysecond.core.policy import PolicyError
 from bysecond.core.policy import policy as named_policy
-from bysecond.services.billing import (
-    ALREADY_FINAL,
-    BillingContext,
-    BillingReport,
-    OrganizationResult,
-    bill_organization,
-    record_invoice,
-)
+from bysecond.services.billing import BillingContext, BillingReport, OrganizationResult
 from bysecond.services.customers import customer, grant_value
 from bysecond.services.invoice_record import InvoiceRecord
 from bysecond.store.database import Database, open_database
 from bysecond.store.events import events_before
-from bysecond.store.invoices import InvoiceNumbers
 from bysecond.store.schema import CreditGrant, LedgerEntry, Organization
 from bysecond.store.schema import Invoice as StoredInvoice
 
@@ -54,6 +45,7 @@ from .inputs import inputs_hash, run_fingerprint
 from .load import columnar_readable, shard_events
 from .prices import EPOCH, instance_prices
 from .uptime import ApplicationUptime, rate_uptime
+from .write import write_shard
 
 _PARENT_CHECK_SECONDS = 0.5
 SHARD_SIZE = 500  # organisations: about 100,000 events of a typical month
@@ -94,7 +86,11 @@ def bill_period_columnar(
     if count <= 1:
         for part in parts:
             rated = rate_shard(database, context, period_key, part)
-            _collect(report, _write(database, context, period_key, part, rated, issue), progress)
+            _collect(
+                report,
+                write_shard(database, context, period_key, part, rated.invoices, issue),
+                progress,
+            )
         return report
     # Spawned, not forked: no connection or thread of this process is shared. At most
     # `count + 1` shards are in flight, so memory stays bounded by the shard size.
@@ -112,12 +108,16 @@ def bill_period_columnar(
             )
             if len(pending) > count:
                 done, job = pending.popleft()
-                written = _write(database, context, period_key, done, job.result(), issue)
+                written = write_shard(
+                    database, context, period_key, done, job.result().invoices, issue
+                )
                 _collect(report, written, progress)
         while pending:
             done, job = pending.popleft()
             _collect(
-                report, _write(database, context, period_key, done, job.result(), issue), progress
+                report,
+                write_shard(database, context, period_key, done, job.result().invoices, issue),
+                progress,
             )
     return report
 
@@ -367,53 +367,3 @@ def _other_events(events: pa.Table, inputs: dict[str, OrganizationInput]) -> dic
         if org in inputs:
             found[org].append(stored_event(orjson.loads(document)))
     return found
-
-
-def _write(
-    database: Database,
-    context: BillingContext,
-    period_key: str,
-    part: Sequence[str],
-    rated: RatedShard,
-    issue: bool,
-) -> list[OrganizationResult]:
-    """The shard's invoices in one transaction, organisations in id order (R13)."""
-    results: list[OrganizationResult] = []
-    with database.unit_of_work() as uow:
-        session = uow.session
-        stored = {
-            row.organization_id: row
-            for row in session.scalars(
-                select(StoredInvoice)
-                # Documents are written, never read, here: each is 10-100 KB.
-                .options(defer(StoredInvoice.document))
-                .where(StoredInvoice.organization_id.in_(part))
-                .where(StoredInvoice.period == period_key)
-            )
-        }
-        # One block of numbers for the whole shard, taken in organisation id order by
-        # both paths; what is left is given back before the commit.
-        numbers = InvoiceNumbers(session.connection(), context.as_of.year, len(part))
-        for org in sorted(part):
-            row = stored.get(org)
-            invoice = rated.invoices.get(org)
-            if invoice is None:
-                results.append(
-                    bill_organization(
-                        session, context, org, period_key, issue=issue, numbers=numbers
-                    )
-                )
-            elif row is not None and row.status != "draft":
-                results.append(
-                    OrganizationResult(org, "already_final", row.number, reason=ALREADY_FINAL)
-                )
-            else:
-                results.append(
-                    record_invoice(
-                        session, context, row, invoice, issue=issue, flush=False, numbers=numbers
-                    )
-                )
-        numbers.close()
-        session.flush()
-        uow.commit()
-    return results

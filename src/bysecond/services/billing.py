@@ -163,6 +163,74 @@ def bill_organization(
     return record_invoice(session, context, stored, invoice, issue=issue, numbers=numbers)
 
 
+@dataclass(frozen=True)
+class RecordPlan:
+    """What storing one computed invoice writes (R13), decided once: `record_invoice`
+    writes it through the session for one organisation, the batch path in bulk for a
+    shard (bysecond.batch.write)."""
+
+    result: OrganizationResult
+    document: bytes | None = None  # the row's new document; None: nothing to write
+    number: str | None = None  # issued: its number, date and hash go with the document
+    issued_at: datetime | None = None
+    delete: bool = False  # the stored draft goes: nothing is left to bill
+    ledger: tuple[tuple[str, str, Decimal], ...] = ()  # (grant, applied|expired, amount)
+
+    @property
+    def content_hash(self) -> str | None:
+        return None if self.number is None or self.document is None else content_hash(self.document)
+
+
+def plan_record(
+    context: BillingContext,
+    stored: bool,
+    record: InvoiceRecord,
+    *,
+    issue: bool,
+    take_number: Callable[[], str],
+) -> RecordPlan:
+    """What storing `record` writes, given whether the period has a stored draft
+    (`stored`; never a final one). `take_number` is called once, when it is issued."""
+    organization_id, period = record.organization_id, record.period
+    nothing_to_bill = not record.has_lines and record.finalizable
+    if nothing_to_bill and not any(c.expired for c in record.amounts.credits):
+        # A draft with nothing left to bill is removed.
+        return RecordPlan(OrganizationResult(organization_id, "no_usage"), delete=stored)
+    # A stored draft taken as it stands is not written again.
+    draft = None if stored and record.from_draft else record.draft_document()
+    if issue and context.as_of < period.end:
+        # R1/R13: a period ends at midnight in the organisation's own time zone; until
+        # then its usage is not complete and the invoice stays a draft.
+        reason = (
+            f"{period.key} ends at {rfc3339(period.end)} in the organisation's time "
+            f"zone ({period.time_zone}); it can be finalised after that"
+        )
+        return RecordPlan(_result(organization_id, "refused", record, None, reason), draft)
+    if not issue:
+        return RecordPlan(_result(organization_id, "draft", record, None), draft)
+    if not record.finalizable:
+        reason = (
+            f"{len(record.unpriced)} piece(s) of usage have no price, first: "
+            f"{record.unpriced[0]}; add the prices to the catalog, then finalise again"
+        )
+        return RecordPlan(_result(organization_id, "refused", record, None, reason), draft)
+    number = take_number()
+    issued, head = record.issued_document(number, context.as_of)
+    ledger = tuple(
+        (drawn.grant_id, kind, amount)
+        for drawn in record.amounts.credits
+        for kind, amount in (("applied", drawn.applied), ("expired", drawn.expired))
+        if amount
+    )
+    return RecordPlan(
+        _result(organization_id, "finalized", record, number),
+        issued,
+        number,
+        datetime.fromisoformat(head["issued_at"]),
+        ledger=ledger,
+    )
+
+
 def record_invoice(
     session: Session,
     context: BillingContext,
@@ -170,79 +238,46 @@ def record_invoice(
     invoice: Invoice | InvoiceRecord,
     *,
     issue: bool,
-    flush: bool = True,
     numbers: InvoiceNumbers | None = None,
 ) -> OrganizationResult:
     """Store a computed invoice as a draft, or issue it (R13), inside the caller's
-    transaction. `stored` is the period's draft, if any (never a final one).
-
-    `flush=False` leaves the rows to the caller's next flush, and `numbers` gives the
-    numbers from a block taken for many invoices: the batch path writes a whole shard
-    of invoices at once, from records its worker processes computed.
-    """
+    transaction. `stored` is the period's draft, if any (never a final one); `numbers`
+    gives numbers from a block taken for many invoices."""
     record = invoice if isinstance(invoice, InvoiceRecord) else InvoiceRecord.of(invoice)
-    organization_id, period = record.organization_id, record.period
-    nothing_to_bill = not record.has_lines and record.finalizable
-    if nothing_to_bill and not any(c.expired for c in record.amounts.credits):
-        if stored is not None:
-            session.delete(stored)  # a draft with nothing left to bill
-        return OrganizationResult(organization_id, "no_usage")
-    if issue and context.as_of < period.end:
-        # R1/R13: a period ends at midnight in the organisation's own time zone; until
-        # then its usage is not complete and the invoice stays a draft.
-        _save(session, stored, record, record.draft_document(), flush=flush)
-        return _result(
-            organization_id,
-            "refused",
-            record,
-            None,
-            reason=(
-                f"{period.key} ends at {rfc3339(period.end)} in the organisation's time "
-                f"zone ({period.time_zone}); it can be finalised after that"
-            ),
+
+    def take_number() -> str:
+        if numbers is not None:
+            return numbers.take()
+        return next_invoice_number(session.connection(), context.as_of.year)
+
+    plan = plan_record(context, stored is not None, record, issue=issue, take_number=take_number)
+    if plan.delete and stored is not None:
+        session.delete(stored)
+    elif plan.document is not None:
+        row = stored or StoredInvoice(
+            id=record.id, organization_id=record.organization_id, period=record.period.key
         )
-    if not issue or not record.finalizable:
-        _save(session, stored, record, record.draft_document(), flush=flush)
-        if not issue:
-            return _result(organization_id, "draft", record, None)
-        return _result(
-            organization_id,
-            "refused",
-            record,
-            None,
-            reason=(
-                f"{len(record.unpriced)} piece(s) of usage have no price, first: "
-                f"{record.unpriced[0]}; add the prices to the catalog, then finalise again"
-            ),
+        row.document = plan.document
+        row.inputs_hash = record.inputs_hash
+        if plan.number is not None:
+            row.status, row.number = "finalized", plan.number
+            row.content_hash = plan.content_hash
+            row.issued_at = plan.issued_at
+        if stored is None:
+            session.add(row)
+        session.flush()
+    for grant_id, kind, amount in plan.ledger:
+        session.add(
+            LedgerEntry(
+                grant_id=grant_id,
+                organization_id=record.organization_id,
+                invoice_id=record.id,
+                kind=kind,
+                amount=amount,
+                at=context.as_of,
+            )
         )
-    if numbers is not None:
-        number = numbers.take()
-    else:
-        number = next_invoice_number(session.connection(), context.as_of.year)
-    issued, head = record.issued_document(number, context.as_of)
-    row = _save(
-        session,
-        stored,
-        record,
-        issued,
-        number=number,
-        issued_at=datetime.fromisoformat(head["issued_at"]),
-        flush=flush,
-    )
-    for drawn in record.amounts.credits:
-        for kind, amount in (("applied", drawn.applied), ("expired", drawn.expired)):
-            if amount:
-                session.add(
-                    LedgerEntry(
-                        grant_id=drawn.grant_id,
-                        organization_id=organization_id,
-                        invoice_id=row.id,
-                        kind=kind,
-                        amount=amount,
-                        at=context.as_of,
-                    )
-                )
-    return _result(organization_id, "finalized", record, number)
+    return plan.result
 
 
 def draft_invoice(
@@ -350,34 +385,6 @@ def stored_invoice(session: Session, organization_id: str, period_key: str) -> S
         .where(StoredInvoice.organization_id == organization_id)
         .where(StoredInvoice.period == period_key)
     )
-
-
-def _save(
-    session: Session,
-    stored: StoredInvoice | None,
-    record: InvoiceRecord,
-    data: bytes,
-    *,
-    number: str | None = None,
-    issued_at: datetime | None = None,
-    flush: bool = True,
-) -> StoredInvoice:
-    if stored is not None and record.from_draft and number is None:
-        return stored  # the stored draft itself, unchanged: nothing to write again
-    row = stored or StoredInvoice(
-        id=record.id, organization_id=record.organization_id, period=record.period.key
-    )
-    row.document = data
-    row.inputs_hash = record.inputs_hash
-    if number is not None:
-        row.status, row.number = "finalized", number
-        row.content_hash = content_hash(data)
-        row.issued_at = issued_at
-    if stored is None:
-        session.add(row)
-    if flush:
-        session.flush()
-    return row
 
 
 def _result(

@@ -1,0 +1,207 @@
+"""A shard's invoices written in one transaction, in bulk (R13).
+
+Each organisation's plan is decided by `services.billing.plan_record`, the same
+decision `record_invoice` writes for one organisation; here the plans of a whole shard
+become a few statements each run for many rows (executemany), not an ORM object per
+invoice and per ledger entry with their change tracking. Organisations the columnar
+path left to the core are billed by `bill_organization` in their turn, in the same
+transaction: invoice numbers and ledger entries follow organisation id order either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, cast
+
+from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from bysecond.services.billing import (
+    ALREADY_FINAL,
+    BillingContext,
+    OrganizationResult,
+    RecordPlan,
+    bill_organization,
+    plan_record,
+)
+from bysecond.services.invoice_record import InvoiceRecord
+from bysecond.store.database import Database
+from bysecond.store.invoices import InvoiceNumbers
+from bysecond.store.schema import Invoice as StoredInvoice
+from bysecond.store.schema import LedgerEntry
+
+_INVOICES: Final = cast(Table, StoredInvoice.__table__)
+_LEDGER: Final = cast(Table, LedgerEntry.__table__)
+
+
+def _value(column: str) -> Any:
+    """A parameter standing for `column`'s new value, typed as the column is."""
+    return bindparam(f"new_{column}", type_=_INVOICES.c[column].type)
+
+
+# Only drafts are ever changed or removed here: a final invoice never changes (R13).
+# The store's triggers refuse it too; the condition makes a row that is no longer a
+# draft a counted miss, reported, instead of a write.
+_IS_DRAFT: Final = (_INVOICES.c.id == bindparam("invoice_id")) & (_INVOICES.c.status == "draft")
+_UPDATE_DRAFT: Final = (
+    update(_INVOICES)
+    .where(_IS_DRAFT)
+    .values(document=_value("document"), inputs_hash=_value("inputs_hash"))
+)
+_ISSUE_DRAFT: Final = (
+    update(_INVOICES)
+    .where(_IS_DRAFT)
+    .values(
+        status="finalized",
+        number=_value("number"),
+        document=_value("document"),
+        content_hash=_value("content_hash"),
+        issued_at=_value("issued_at"),
+        inputs_hash=_value("inputs_hash"),
+    )
+)
+_DELETE_DRAFT: Final = delete(_INVOICES).where(_IS_DRAFT)
+
+
+@dataclass
+class _Pending:
+    """The shard's writes not yet sent, in organisation order within each kind."""
+
+    deleted: list[dict[str, Any]] = field(default_factory=list)
+    drafts: list[dict[str, Any]] = field(default_factory=list)
+    issued: list[dict[str, Any]] = field(default_factory=list)
+    new: list[dict[str, Any]] = field(default_factory=list)
+    ledger: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(
+        self, context: BillingContext, record: InvoiceRecord, plan: RecordPlan, stored: bool
+    ) -> None:
+        if plan.delete:
+            self.deleted.append({"invoice_id": record.id})
+        elif plan.document is None:
+            pass  # the stored draft, taken as it stands
+        elif not stored:
+            self.new.append(
+                {
+                    "id": record.id,
+                    "organization_id": record.organization_id,
+                    "period": record.period.key,
+                    "status": "draft" if plan.number is None else "finalized",
+                    "number": plan.number,
+                    "document": plan.document,
+                    "content_hash": plan.content_hash,
+                    "issued_at": plan.issued_at,
+                    "inputs_hash": record.inputs_hash,
+                }
+            )
+        elif plan.number is None:
+            self.drafts.append(
+                {
+                    "invoice_id": record.id,
+                    "new_document": plan.document,
+                    "new_inputs_hash": record.inputs_hash,
+                }
+            )
+        else:
+            self.issued.append(
+                {
+                    "invoice_id": record.id,
+                    "new_number": plan.number,
+                    "new_document": plan.document,
+                    "new_content_hash": plan.content_hash,
+                    "new_issued_at": plan.issued_at,
+                    "new_inputs_hash": record.inputs_hash,
+                }
+            )
+        for grant_id, kind, amount in plan.ledger:
+            self.ledger.append(
+                {
+                    "grant_id": grant_id,
+                    "organization_id": record.organization_id,
+                    "invoice_id": record.id,
+                    "kind": kind,
+                    "amount": amount,
+                    "at": context.as_of,
+                }
+            )
+
+    def send(self, session: Session) -> None:
+        """Write what is pending, after what the session holds (the core's invoices)."""
+        session.flush()
+        connection = session.connection()
+        _each(connection, _DELETE_DRAFT, self.deleted)
+        _each(connection, _UPDATE_DRAFT, self.drafts)
+        _each(connection, _ISSUE_DRAFT, self.issued)
+        if self.new:
+            connection.execute(insert(_INVOICES), self.new)
+        if self.ledger:
+            connection.execute(insert(_LEDGER), self.ledger)
+        self.deleted, self.drafts, self.issued, self.new, self.ledger = [], [], [], [], []
+
+
+def _each(connection: Connection, statement: Any, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    changed = connection.execute(statement, rows).rowcount
+    if changed != len(rows):  # a draft finalised or removed by someone else meanwhile
+        raise RuntimeError(
+            f"{len(rows) - changed} of {len(rows)} draft invoice(s) changed during the run;"
+            " nothing of this shard was written: run it again"
+        )
+
+
+def write_shard(
+    database: Database,
+    context: BillingContext,
+    period_key: str,
+    part: Sequence[str],
+    invoices: dict[str, InvoiceRecord],
+    issue: bool,
+) -> list[OrganizationResult]:
+    """The shard's invoices in one transaction, organisations in id order (R13).
+
+    `invoices` holds the records the columnar path computed (or read back from
+    unchanged drafts); the other organisations of `part` are billed by the core here.
+    """
+    results: list[OrganizationResult] = []
+    with database.unit_of_work() as uow:
+        session = uow.session
+        connection = session.connection()
+        # Documents are written, never read, here: each is 10-100 KB.
+        stored = {
+            row.organization_id: row
+            for row in connection.execute(
+                select(_INVOICES.c.organization_id, _INVOICES.c.status, _INVOICES.c.number)
+                .where(_INVOICES.c.organization_id.in_(part))
+                .where(_INVOICES.c.period == period_key)
+            )
+        }
+        # One block of numbers for the whole shard, taken in organisation id order by
+        # both paths; what is left is given back before the commit.
+        numbers = InvoiceNumbers(connection, context.as_of.year, len(part))
+        pending = _Pending()
+        for org in sorted(part):
+            row = stored.get(org)
+            record = invoices.get(org)
+            if record is None:
+                pending.send(session)  # earlier organisations first: the ledger's order
+                results.append(
+                    bill_organization(
+                        session, context, org, period_key, issue=issue, numbers=numbers
+                    )
+                )
+            elif row is not None and row.status != "draft":
+                results.append(
+                    OrganizationResult(org, "already_final", row.number, reason=ALREADY_FINAL)
+                )
+            else:
+                plan = plan_record(
+                    context, row is not None, record, issue=issue, take_number=numbers.take
+                )
+                pending.add(context, record, plan, stored=row is not None)
+                results.append(plan.result)
+        pending.send(session)
+        numbers.close()
+        uow.commit()
+    return results
