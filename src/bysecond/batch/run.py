@@ -82,15 +82,15 @@ def bill_period_columnar(
     """
     report = BillingReport(period_key, issue)
     parts = shards(organizations, shard_size)
+
+    def write(part: list[str], rated: RatedShard) -> None:
+        written = write_shard(database, context, period_key, part, rated.invoices, issue)
+        _collect(report, written, progress)
+
     count = min(workers or os.cpu_count() or 1, len(parts))
     if count <= 1:
         for part in parts:
-            rated = rate_shard(database, context, period_key, part)
-            _collect(
-                report,
-                write_shard(database, context, period_key, part, rated.invoices, issue),
-                progress,
-            )
+            write(part, rate_shard(database, context, period_key, part))
         return report
     # Spawned, not forked: no connection or thread of this process is shared. At most
     # `count + 1` shards are in flight, so memory stays bounded by the shard size.
@@ -108,17 +108,10 @@ def bill_period_columnar(
             )
             if len(pending) > count:
                 done, job = pending.popleft()
-                written = write_shard(
-                    database, context, period_key, done, job.result().invoices, issue
-                )
-                _collect(report, written, progress)
+                write(done, job.result())
         while pending:
             done, job = pending.popleft()
-            _collect(
-                report,
-                write_shard(database, context, period_key, done, job.result().invoices, issue),
-                progress,
-            )
+            write(done, job.result())
     return report
 
 

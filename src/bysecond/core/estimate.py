@@ -52,8 +52,7 @@ def estimate(
     known = [event for event in events if event.time <= now]
     # One replay of the events for both: the same as `build_invoice(..., until=now)` and
     # `project_settlement(...)`, which a property test holds it to.
-    cut = max(period.start, min(now, period.end))
-    usage_so_far, usage_whole = meter_cut(known, period.start, cut, period.end)
+    usage_so_far, usage_whole = meter_cut(known, period.start, period.clamp(now), period.end)
     so_far = invoice_of_usage(customer, period, usage_so_far, catalog, grants, seller=seller)
     projected = settlement_of_usage(customer, period, usage_whole, catalog, grants, seller=seller)
     return Estimate(so_far, projected)

@@ -136,7 +136,7 @@ def build_invoice(
     (amounts, credits and VAT are the same).
     """
     period = BillingPeriod(period.year, period.month, customer.time_zone)  # R1
-    end = period.end if until is None else max(period.start, min(until, period.end))
+    end = period.end if until is None else period.clamp(until)
     return invoice_of_usage(
         customer,
         period,

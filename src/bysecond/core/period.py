@@ -77,6 +77,10 @@ class BillingPeriod:
             return BillingPeriod(self.year - 1, 12, self.time_zone)
         return BillingPeriod(self.year, self.month - 1, self.time_zone)
 
+    def clamp(self, instant: datetime) -> datetime:
+        """`instant` if it lies in the period, else the period's nearer bound."""
+        return max(self.start, min(instant, self.end))
+
     def contains(self, instant: datetime) -> bool:
         return self.start <= instant < self.end
 

@@ -6,9 +6,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from bysecond.core.credits import Grant, GrantBalance, GrantKind
@@ -63,32 +63,8 @@ def account(session: Session, organization_id: str) -> Account:
     return Account(customer(row), bool(row.postpaid))
 
 
-class _Settings(Protocol):
-    """An organisation's row: the ORM object or the plain columns of `_ACCOUNT`."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def name(self) -> str | None: ...
-    @property
-    def address(self) -> str | None: ...
-    @property
-    def country(self) -> str | None: ...
-    @property
-    def vat_number(self) -> str | None: ...
-    @property
-    def time_zone(self) -> str: ...
-    @property
-    def policy(self) -> str: ...
-    @property
-    def vat_rate(self) -> Decimal: ...
-    @property
-    def currency(self) -> str: ...
-    @property
-    def locale(self) -> str: ...
-
-
-def customer(row: _Settings) -> Customer:
+def customer(row: Organization | Row[*tuple[Any, ...]]) -> Customer:
+    """The core's settings of an organisation's row: the ORM object or `_ACCOUNT`'s columns."""
     return Customer(
         id=row.id,
         name=row.name or "",
@@ -124,26 +100,8 @@ _LEDGER = select(_LEDGER_COLUMNS.grant_id, _LEDGER_COLUMNS.kind, _LEDGER_COLUMNS
 )
 
 
-class _GrantRow(Protocol):
-    """A grant's row: the ORM object or the plain columns of `_GRANTS`."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def amount(self) -> Decimal: ...
-    @property
-    def currency(self) -> str: ...
-    @property
-    def granted_at(self) -> datetime: ...
-    @property
-    def expires_at(self) -> datetime | None: ...
-    @property
-    def priority(self) -> int: ...
-
-
-def grant_value(row: _GrantRow) -> Grant:
+def grant_value(row: CreditGrant | Row[*tuple[Any, ...]]) -> Grant:
+    """A grant's row, the ORM object or `_GRANTS`' columns, as the core's `Grant`."""
     kind: GrantKind = "promotional" if row.kind == "promotional" else "prepaid"
     return Grant(
         row.id, kind, row.amount, row.currency, row.granted_at, row.expires_at, row.priority

@@ -11,14 +11,16 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from bysecond.core.catalog import Catalog
+from bysecond.core.credits import GrantBalance
 from bysecond.core.estimate import Authorization, Estimate, Request, authorize, estimate
-from bysecond.core.events import NAME_PATTERN
+from bysecond.core.events import NAME_PATTERN, Event
 from bysecond.core.invoice import Seller
 from bysecond.core.period import MICROSECOND, BillingPeriod
 from bysecond.store.events import events_for
 from bysecond.store.prices import load_catalog
 
-from .customers import account, grant_balances
+from .customers import Account, account, grant_balances
 
 AUTHORIZABLE = ("instance.", "addon.")
 # A request lasting longer than the period is billed to the period's end anyway.
@@ -38,25 +40,28 @@ def current_estimate(
     session: Session, seller: Seller, organization_id: str, now: datetime
 ) -> Estimate:
     """The draft of the period containing `now` so far, and projected to its end."""
-    settings = account(session, organization_id).customer
-    period = BillingPeriod.containing(now, settings.time_zone)
-    events = events_for(session.connection(), organization_id, before=_known_by(now, period))
-    grants = grant_balances(session, organization_id, now)
-    catalog = load_catalog(session.connection())
-    return estimate(settings, now, events, catalog, grants, seller)
+    found, events, grants, catalog = _inputs(session, organization_id, now)
+    return estimate(found.customer, now, events, catalog, grants, seller)
 
 
 def authorization(
     session: Session, seller: Seller, organization_id: str, now: datetime, request: Request
 ) -> Authorization:
     """May this organisation create this resource now? A postpaid organisation always may."""
+    found, events, grants, catalog = _inputs(session, organization_id, now)
+    return authorize(found.customer, now, events, catalog, grants, request, postpaid=found.postpaid)
+
+
+def _inputs(
+    session: Session, organization_id: str, now: datetime
+) -> tuple[Account, list[Event], list[GrantBalance], Catalog]:
+    """What an estimate at `now` is computed from: the organisation, the events known
+    by then in its current period and before, its grants and the catalog."""
     found = account(session, organization_id)
-    settings = found.customer
-    period = BillingPeriod.containing(now, settings.time_zone)
+    period = BillingPeriod.containing(now, found.customer.time_zone)
     events = events_for(session.connection(), organization_id, before=_known_by(now, period))
     grants = grant_balances(session, organization_id, now)
-    catalog = load_catalog(session.connection())
-    return authorize(settings, now, events, catalog, grants, request, postpaid=found.postpaid)
+    return found, events, grants, load_catalog(session.connection())
 
 
 def _known_by(now: datetime, period: BillingPeriod) -> datetime:
