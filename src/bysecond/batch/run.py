@@ -21,11 +21,12 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from bysecond.core.credits import GrantBalance
 from bysecond.core.events import Event, stored_event
@@ -33,7 +34,7 @@ from bysecond.core.period import MICROSECOND, BillingPeriod
 from bysecond.core.policy import PolicyError
 from bysecond.core.policy import policy as named_policy
 from bysecond.services.billing import BillingContext, BillingReport, OrganizationResult
-from bysecond.services.customers import customer, grant_value
+from bysecond.services.customers import ACCOUNT_COLUMNS, GRANT_COLUMNS, customer, grant_value
 from bysecond.services.invoice_record import InvoiceRecord
 from bysecond.store.database import Database, open_database
 from bysecond.store.events import events_before
@@ -44,7 +45,7 @@ from .assemble import OrganizationInput, invoice_from_columns
 from .inputs import inputs_hash, run_fingerprint
 from .load import columnar_readable, shard_events
 from .prices import EPOCH, instance_prices
-from .uptime import ApplicationUptime, rate_uptime
+from .uptime import ApplicationUptime, UptimeRater
 from .write import write_shard
 
 _PARENT_CHECK_SECONDS = 0.5
@@ -89,8 +90,9 @@ def bill_period_columnar(
 
     count = min(workers or os.cpu_count() or 1, len(parts))
     if count <= 1:
-        for part in parts:
-            write(part, rate_shard(database, context, period_key, part))
+        with UptimeRater() as rater:
+            for part in parts:
+                write(part, rate_shard(database, context, period_key, part, rater=rater))
         return report
     # Spawned, not forked: no connection or thread of this process is shared. At most
     # `count + 1` shards are in flight, so memory stays bounded by the shard size.
@@ -98,14 +100,12 @@ def bill_period_columnar(
     with ProcessPoolExecutor(
         max_workers=count,
         mp_context=spawn,
-        initializer=_exit_with_parent,
-        initargs=(os.getpid(),),
+        initializer=_start_worker,
+        initargs=(os.getpid(), database.url),
     ) as pool:
         pending: deque[tuple[list[str], Future[RatedShard]]] = deque()
         for part in parts:
-            pending.append(
-                (part, pool.submit(_rate_in_worker, database.url, context, period_key, part))
-            )
+            pending.append((part, pool.submit(_rate_in_worker, context, period_key, part)))
             if len(pending) > count:
                 done, job = pending.popleft()
                 write(done, job.result())
@@ -126,6 +126,16 @@ def _collect(
             progress(result)
 
 
+# A worker process's store and DuckDB connection, opened once and kept for its shards.
+_worker: tuple[Database, UptimeRater] | None = None
+
+
+def _start_worker(parent: int, url: str) -> None:
+    global _worker
+    _exit_with_parent(parent)
+    _worker = (open_database(url, apply_migrations=False), UptimeRater(threads=1))
+
+
 def _exit_with_parent(parent: int) -> None:
     """A worker whose billing run was killed leaves too, instead of waiting forever on
     a queue nobody writes to any more."""
@@ -138,14 +148,11 @@ def _exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def _rate_in_worker(
-    url: str, context: BillingContext, period_key: str, part: list[str]
-) -> RatedShard:
-    database = open_database(url, apply_migrations=False)
-    try:
-        return rate_shard(database, context, period_key, part, threads=1)
-    finally:
-        database.close()
+def _rate_in_worker(context: BillingContext, period_key: str, part: list[str]) -> RatedShard:
+    if _worker is None:
+        raise RuntimeError("a billing worker rates shards only once started")
+    database, rater = _worker
+    return rate_shard(database, context, period_key, part, rater=rater)
 
 
 @dataclass
@@ -169,9 +176,10 @@ def rate_shard(
     period_key: str,
     part: Sequence[str],
     *,
-    threads: int | None = None,
+    rater: UptimeRater | None = None,
 ) -> RatedShard:
-    """Read and rate one shard; nothing is written.
+    """Read and rate one shard; nothing is written. `rater` is kept from shard to shard
+    by the caller; without it, the shard gets one of its own.
 
     A stored draft whose inputs are unchanged (inputs.py) is read back instead of
     being computed again: the same inputs give the same document (R16).
@@ -190,7 +198,11 @@ def rate_shard(
         events = shard_events(database.url, sorted(shard.inputs), max(ends.values()))
         organizations = _organization_table(shard.inputs)
         counts = _events_before_end(events, organizations)
-        uptime = rate_uptime(events, organizations, prices, threads=threads)
+        if rater is None:
+            with UptimeRater() as own:
+                uptime = own.rate(events, organizations, prices)
+        else:
+            uptime = rater.rate(events, organizations, prices)
         shard.reference |= uptime.needs_reference
         lines: dict[str, list[ApplicationUptime]] = defaultdict(list)
         for line in uptime.lines:
@@ -275,22 +287,24 @@ def _read_settings(
     # Lists, not id ranges: PostgreSQL orders text by its collation, which need not be
     # the order the shards were cut in.
     wanted = set(part)
+    # Plain columns, not ORM objects: a shard's 500 organisations and their grants
+    # loaded as objects took longer than the queries.
     with database.unit_of_work(read_only=True) as uow:
-        session = uow.session
-        rows = session.scalars(select(Organization).where(Organization.id.in_(part))).all()
-        grants = session.scalars(
-            select(CreditGrant)
+        connection = uow.session.connection()
+        rows = connection.execute(select(*ACCOUNT_COLUMNS).where(Organization.id.in_(part))).all()
+        grants = connection.execute(
+            select(CreditGrant.organization_id, *GRANT_COLUMNS)
             .where(CreditGrant.organization_id.in_(part))
             .where(CreditGrant.granted_at <= context.as_of)
             .order_by(CreditGrant.id)
         ).all()
-        ledger = session.execute(
+        ledger = connection.execute(
             select(LedgerEntry.grant_id, LedgerEntry.kind, LedgerEntry.amount).where(
                 LedgerEntry.organization_id.in_(part)
             )
         ).all()
         earlier = set(
-            session.scalars(
+            connection.scalars(
                 select(StoredInvoice.organization_id)
                 .where(StoredInvoice.organization_id.in_(part))
                 .where(StoredInvoice.period < period_key, StoredInvoice.status != "draft")
@@ -302,15 +316,20 @@ def _read_settings(
     for grant_id, kind, amount in ledger:
         if kind in ("applied", "expired"):
             spent[grant_id] += amount
-    by_org: dict[str, list[CreditGrant]] = defaultdict(list)
+    by_org: dict[str, list[Row[Any]]] = defaultdict(list)
     for grant in grants:
         by_org[grant.organization_id].append(grant)
     shard = _Shard({}, set())
+    periods: dict[str, BillingPeriod] = {}  # one per time zone, not per organisation
     for row in rows:
         if row.id not in wanted:
             continue
         settings = customer(row)
-        period = BillingPeriod.parse(period_key, settings.time_zone)
+        period = periods.get(settings.time_zone)
+        if period is None:
+            period = periods[settings.time_zone] = BillingPeriod.parse(
+                period_key, settings.time_zone
+            )
         try:
             chosen = named_policy(settings.policy)
         except PolicyError:

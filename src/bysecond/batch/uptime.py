@@ -53,33 +53,32 @@ def _twelve(column: str) -> str:
 # The f-strings below put together constant SQL fragments of this module only; every
 # value from the store reaches DuckDB as a registered Arrow column, never as text.
 _STEPS = (
-    """
-CREATE TEMP TABLE flat AS
-SELECT e.organization_id AS org, e.time_us AS t, e.type, e.source, e.id,
-       CASE WHEN e.type = 'instance.stopped' THEN 0 ELSE 1 END AS rank,
-       e.data.instance_id, e.data.application_id, e.data.flavor, e.data.role,
-       e.data.application_name
-FROM (
-    -- One parse of each document into typed fields (a struct), not one per field.
-    SELECT *, from_json(document, '{"data": {"instance_id": "VARCHAR",
-        "application_id": "VARCHAR", "flavor": "VARCHAR", "role": "VARCHAR",
-        "application_name": "VARCHAR"}}').data AS data
-    FROM events
-    WHERE type IN ('instance.started', 'instance.stopped')
-) e JOIN orgs o ON o.organization_id = e.organization_id
-WHERE e.time_us < o.end_us
-""",
+    # One parse of each document into typed fields (a struct), not one per field; the
+    # window then pairs each event with its instance's next one, in R3's order.
     f"""
-CREATE TEMP TABLE sequenced AS
+CREATE OR REPLACE TEMP TABLE sequenced AS
 SELECT *, lag(type) OVER w AS before_type, lead(type) OVER w AS next_type,
        lead(t) OVER w AS next_t
-FROM flat
+FROM (
+    SELECT e.organization_id AS org, e.time_us AS t, e.type, e.source, e.id,
+           CASE WHEN e.type = 'instance.stopped' THEN 0 ELSE 1 END AS rank,
+           e.data.instance_id, e.data.application_id, e.data.flavor, e.data.role,
+           e.data.application_name
+    FROM (
+        SELECT *, from_json(document, '{{"data": {{"instance_id": "VARCHAR",
+            "application_id": "VARCHAR", "flavor": "VARCHAR", "role": "VARCHAR",
+            "application_name": "VARCHAR"}}}}').data AS data
+        FROM events
+        WHERE type IN ('instance.started', 'instance.stopped')
+    ) e JOIN orgs o ON o.organization_id = e.organization_id
+    WHERE e.time_us < o.end_us
+)
 WINDOW w AS (PARTITION BY org, instance_id ORDER BY {_ORDER})
 """,
     # R4: a second start of a running instance, a stop of a stopped one. The core
     # records these as anomalies; such organisations take the reference path.
     """
-CREATE TEMP TABLE anomalous AS
+CREATE OR REPLACE TEMP TABLE anomalous AS
 SELECT DISTINCT org FROM sequenced
 WHERE (type = 'instance.started' AND before_type = 'instance.started')
    OR (type = 'instance.stopped' AND coalesce(before_type, '') <> 'instance.started')
@@ -87,7 +86,7 @@ WHERE (type = 'instance.started' AND before_type = 'instance.started')
     # R2: a run goes from a start to the next stop of the same instance; R4: clipped to
     # the period, a run still open billed up to the period's end.
     """
-CREATE TEMP TABLE kept AS
+CREATE OR REPLACE TEMP TABLE kept AS
 SELECT *, row_number() OVER () AS piece FROM (
     SELECT r.org, r.instance_id, r.application_id, r.flavor, r.role,
            o.currency, o.slice_s, o.minimum_s,
@@ -104,7 +103,7 @@ WHERE s < e OR (s = e AND started_inside)
 """,
     # R5: a piece is split wherever the price changes.
     """
-CREATE TEMP TABLE segments AS
+CREATE OR REPLACE TEMP TABLE segments AS
 SELECT k.*, p.numerator, p.rate_text, 'instance.' || k.flavor AS price_key,
        greatest(k.s, p.valid_from) AS seg_s, least(k.e, p.valid_to) AS seg_e
 FROM kept k JOIN prices p
@@ -113,7 +112,7 @@ FROM kept k JOIN prices p
 """,
     # Uptime with no price in force: the reference path refuses to finalise it.
     """
-CREATE TEMP TABLE unpriced AS
+CREATE OR REPLACE TEMP TABLE unpriced AS
 SELECT DISTINCT org FROM (
     SELECT k.org FROM kept k LEFT JOIN segments g ON g.piece = k.piece
     GROUP BY k.org, k.piece, k.s, k.e
@@ -122,7 +121,7 @@ SELECT DISTINCT org FROM (
 """,
 )
 
-_LINES = f"""
+_PIECES = """
 WITH rated AS (  -- R6 and R7, under the organisation's policy and the former one (R15)
     SELECT g.*, g.seg_e - g.seg_s AS elapsed,
            CASE WHEN g.seg_e <= g.seg_s THEN 0 ELSE greatest(
@@ -144,38 +143,45 @@ shown AS (  -- the detail as CONTRACT.md writes it: 12 decimals, half up (R7)
               + CASE WHEN 2 * (exact * $scale % $divisor) >= $divisor
                      THEN 1 ELSE 0 END AS scaled
     FROM amounts
-),
-details AS (
-    SELECT org, application_id, instance_id, role, seg_s, seg_e, price_key, billed,
-           former_billed, exact, former,
-           '{{"instance_id":"' || instance_id || '","role":"' || role
-           || '","flavor":"' || flavor || '","price_key":"' || price_key
-           || '","start":"' || {_instant("seg_s")} || '","end":"' || {_instant("seg_e")}
-           || '","elapsed_seconds":' || {_seconds("elapsed")}
-           || ',"billed_seconds":' || billed::VARCHAR
-           || ',"rate_per_hour":"' || rate_text
-           || '","amount":"' || {_twelve("scaled")} || '"}}' AS detail
-    FROM shown
-),
+)
+"""
+
+# Each piece's detail in the document's canonical JSON, in the order of the line's
+# details. DuckDB sorts them once; Arrow then joins each line's run of them. An ordered
+# string_agg sorted every line's details on its own, at twice the cost.
+_DETAILS = f"""{_PIECES}
+SELECT org, application_id,
+       '{{"instance_id":"' || instance_id || '","role":"' || role
+       || '","flavor":"' || flavor || '","price_key":"' || price_key
+       || '","start":"' || {_instant("seg_s")} || '","end":"' || {_instant("seg_e")}
+       || '","elapsed_seconds":' || {_seconds("elapsed")}
+       || ',"billed_seconds":' || billed::VARCHAR
+       || ',"rate_per_hour":"' || rate_text
+       || '","amount":"' || {_twelve("scaled")} || '"}}' AS detail
+FROM shown
+ORDER BY org, application_id, seg_s, instance_id, seg_e, price_key
+"""
+
+# Each application line's totals, in the same order of lines as _DETAILS.
+_TOTALS = f"""{_PIECES},
 names AS (
     SELECT org, application_id, last(application_name ORDER BY {_ORDER}) AS application_name
-    FROM flat
+    FROM sequenced
     WHERE type = 'instance.started' AND application_name IS NOT NULL
     GROUP BY org, application_id
 )
 SELECT d.org, d.application_id, n.application_name,
-       '[' || string_agg(d.detail, ',' ORDER BY d.seg_s, d.instance_id, d.seg_e, d.price_key)
-       || ']' AS details_json,
        sum(d.billed)::BIGINT AS billed, sum(d.exact) AS exact,
        sum(d.former_billed)::BIGINT AS former_billed, sum(d.former) AS former,
        count(DISTINCT d.instance_id) AS instances,
        count(DISTINCT d.instance_id) FILTER (WHERE d.role = 'build') AS builds
-FROM details d LEFT JOIN names n USING (org, application_id)
+FROM shown d LEFT JOIN names n USING (org, application_id)
 GROUP BY d.org, d.application_id, n.application_name
 ORDER BY d.org, d.application_id
 """
 
 _NEEDS_REFERENCE = "SELECT org FROM anomalous UNION SELECT org FROM unpriced"
+_TABLES = ("sequenced", "anomalous", "kept", "segments", "unpriced")
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,41 +206,90 @@ class ShardUptime:
     needs_reference: set[str]  # organisations the reference path must bill
 
 
-def rate_uptime(
-    events: pa.Table, orgs: pa.Table, prices: PriceColumns, *, threads: int | None = None
-) -> ShardUptime:
-    """Every application line of the shard's organisations, and who needs the core."""
-    integer, scale, divisor = _arithmetic(orgs, prices)
-    # One thread per worker process when several share the cores; DuckDB's default
-    # (one per core) when the shard is rated alone.
-    connection = duckdb.connect(config={"threads": threads} if threads else {})
-    try:
+class UptimeRater:
+    """Rates shards' uptime with one DuckDB connection, kept from shard to shard.
+
+    A connection made per shard had its memory given back to the system and faulted
+    in again at every shard; kept, it reuses it. Each shard's tables are replaced by
+    the next one's, and its events let go when it is rated.
+    """
+
+    def __init__(self, *, threads: int | None = None) -> None:
+        # One thread per worker process when several share the cores; DuckDB's default
+        # (one per core) when shards are rated by one process alone.
+        self._connection = duckdb.connect(config={"threads": threads} if threads else {})
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def __enter__(self) -> UptimeRater:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def rate(self, events: pa.Table, orgs: pa.Table, prices: PriceColumns) -> ShardUptime:
+        """Every application line of the shard's organisations, and who needs the core."""
+        integer, scale, divisor = _arithmetic(orgs, prices)
+        connection = self._connection
         connection.register("events", events)
         connection.register("orgs", orgs)
         connection.register("price_rows", _price_table(prices))
-        connection.execute(
-            "CREATE TEMP VIEW prices AS SELECT key, currency, valid_from, valid_to, "
-            f"numerator_text::{integer} AS numerator, rate_text FROM price_rows"
-        )
-        for step in _STEPS:
-            connection.execute(step)
-        # Integers computed here, never user input, written into the query as literals.
-        query = (
-            _LINES.replace("$integer", integer)
-            .replace("$scale", f"{scale}::{integer}")
-            .replace("$divisor", f"{divisor}::{integer}")
-        )
-        rows = connection.execute(query).fetchall()
-        needs = {org for (org,) in connection.execute(_NEEDS_REFERENCE).fetchall()}
-    finally:
-        connection.close()
-    lines = [
-        ApplicationUptime(
-            org, app, name, details.encode(), billed, exact, former_billed, former, n, b
-        )
-        for org, app, name, details, billed, exact, former_billed, former, n, b in rows
-    ]
-    return ShardUptime(lines, needs)
+        try:
+            connection.execute(
+                "CREATE OR REPLACE TEMP VIEW prices AS SELECT key, currency, valid_from, "
+                f"valid_to, numerator_text::{integer} AS numerator, rate_text FROM price_rows"
+            )
+            for step in _STEPS:
+                connection.execute(step)
+
+            # Integers computed here, never user input, written into the queries as literals.
+            def written(query: str) -> str:
+                return (
+                    query.replace("$integer", integer)
+                    .replace("$scale", f"{scale}::{integer}")
+                    .replace("$divisor", f"{divisor}::{integer}")
+                )
+
+            details = connection.execute(written(_DETAILS)).to_arrow_table()
+            totals = connection.execute(written(_TOTALS)).fetchall()
+            needs = {org for (org,) in connection.execute(_NEEDS_REFERENCE).fetchall()}
+        finally:
+            for name in ("events", "orgs", "price_rows"):
+                connection.unregister(name)
+            for table in _TABLES:  # the shard's rows, not kept until the next shard
+                connection.execute(f"DROP TABLE IF EXISTS {table}")
+        texts = _joined_details(details, [(org, app) for org, app, *_ in totals])
+        lines = [
+            ApplicationUptime(org, app, name, text, billed, exact, former_billed, former, n, b)
+            for (org, app, name, billed, exact, former_billed, former, n, b), text in zip(
+                totals, texts, strict=True
+            )
+        ]
+        return ShardUptime(lines, needs)
+
+
+def _joined_details(details: pa.Table, lines: list[tuple[str, str]]) -> list[bytes]:
+    """Each line's details as one JSON array, from the details sorted by line: the runs
+    of equal (organisation, application) are cut out as lists and joined by Arrow."""
+    count = details.num_rows
+    if count == 0:
+        if lines:
+            raise AssertionError("application lines without details")
+        return []
+    orgs = details.column("org").combine_chunks()
+    apps = details.column("application_id").combine_chunks()
+    changes = pc.or_(pc.not_equal(orgs[1:], orgs[:-1]), pc.not_equal(apps[1:], apps[:-1]))
+    starts = pc.add(pc.indices_nonzero(changes), 1).cast(pa.int32())
+    offsets = pa.concat_arrays([pa.array([0], pa.int32()), starts, pa.array([count], pa.int32())])
+    firsts = offsets[:-1]
+    keys = list(
+        zip(pc.take(orgs, firsts).to_pylist(), pc.take(apps, firsts).to_pylist(), strict=True)
+    )
+    if keys != lines:  # both queries read the same pieces, in the same order
+        raise AssertionError("application lines and their details do not match")
+    runs = pa.ListArray.from_arrays(offsets, details.column("detail").combine_chunks())
+    return [f"[{text}]".encode() for text in pc.binary_join(runs, ",").to_pylist()]
 
 
 # The most seconds a piece can be billed: a month of 31 days and a daylight-saving hour,

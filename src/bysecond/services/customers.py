@@ -38,7 +38,8 @@ class Account:
 
 
 _ORGANIZATIONS = Organization.__table__.c
-_ACCOUNT = select(
+# What `customer` reads, as plain columns (an ORM object costs as much as the query).
+ACCOUNT_COLUMNS = (
     _ORGANIZATIONS.id,
     _ORGANIZATIONS.name,
     _ORGANIZATIONS.address,
@@ -50,7 +51,8 @@ _ACCOUNT = select(
     _ORGANIZATIONS.currency,
     _ORGANIZATIONS.locale,
     _ORGANIZATIONS.postpaid,
-).where(_ORGANIZATIONS.id == bindparam("organization_id"))
+)
+_ACCOUNT = select(*ACCOUNT_COLUMNS).where(_ORGANIZATIONS.id == bindparam("organization_id"))
 
 
 def account(session: Session, organization_id: str) -> Account:
@@ -64,7 +66,7 @@ def account(session: Session, organization_id: str) -> Account:
 
 
 def customer(row: Organization | Row[*tuple[Any, ...]]) -> Customer:
-    """The core's settings of an organisation's row: the ORM object or `_ACCOUNT`'s columns."""
+    """The core's settings of an organisation's row: the ORM object or `ACCOUNT_COLUMNS`."""
     return Customer(
         id=row.id,
         name=row.name or "",
@@ -80,16 +82,18 @@ def customer(row: Organization | Row[*tuple[Any, ...]]) -> Customer:
 
 
 _GRANT_COLUMNS = CreditGrant.__table__.c
+# What `grant_value` reads.
+GRANT_COLUMNS = (
+    _GRANT_COLUMNS.id,
+    _GRANT_COLUMNS.kind,
+    _GRANT_COLUMNS.amount,
+    _GRANT_COLUMNS.currency,
+    _GRANT_COLUMNS.granted_at,
+    _GRANT_COLUMNS.expires_at,
+    _GRANT_COLUMNS.priority,
+)
 _GRANTS = (
-    select(
-        _GRANT_COLUMNS.id,
-        _GRANT_COLUMNS.kind,
-        _GRANT_COLUMNS.amount,
-        _GRANT_COLUMNS.currency,
-        _GRANT_COLUMNS.granted_at,
-        _GRANT_COLUMNS.expires_at,
-        _GRANT_COLUMNS.priority,
-    )
+    select(*GRANT_COLUMNS)
     .where(_GRANT_COLUMNS.organization_id == bindparam("organization_id"))
     .where(_GRANT_COLUMNS.granted_at <= bindparam("granted_before"))
     .order_by(_GRANT_COLUMNS.id)
@@ -101,7 +105,7 @@ _LEDGER = select(_LEDGER_COLUMNS.grant_id, _LEDGER_COLUMNS.kind, _LEDGER_COLUMNS
 
 
 def grant_value(row: CreditGrant | Row[*tuple[Any, ...]]) -> Grant:
-    """A grant's row, the ORM object or `_GRANTS`' columns, as the core's `Grant`."""
+    """A grant's row, the ORM object or `GRANT_COLUMNS`, as the core's `Grant`."""
     kind: GrantKind = "promotional" if row.kind == "promotional" else "prepaid"
     return Grant(
         row.id, kind, row.amount, row.currency, row.granted_at, row.expires_at, row.priority
