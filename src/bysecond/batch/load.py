@@ -1,20 +1,26 @@
 """A shard's events as Arrow columns, read from the store in one range scan.
 
 PostgreSQL is read through ADBC (COPY in binary, written into Arrow arrays in C), so
-the rows never become Python objects. SQLite is read through Python's own sqlite3
-module: a second SQLite library in the same process (ADBC's) would share the process's
-POSIX file locks with it, and closing either connection would drop the other's locks
-on a live WAL database. Instants come out as microseconds since the epoch on both
-stores (R1: kept to the microsecond, in UTC).
+the rows never become Python objects. SQLite is read through ADBC too, in a process
+that holds no other connection to the file (`alone`): ADBC's driver carries its own
+SQLite library, and the POSIX locks that guard a live WAL database belong to the
+process, not to the library. Closing the file in one library drops the locks the
+other holds on it, so a process keeping a connection of Python's sqlite3 module open
+(the main process, a server) reads through that module instead, three times slower:
+an object per value. Instants come out as microseconds since the epoch on both stores
+(R1: kept to the microsecond, in UTC).
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from urllib.parse import quote
 
 import pyarrow as pa
 from sqlalchemy import make_url
+
+from bysecond.store.database import SQLITE_BUSY_TIMEOUT_MS
 
 _SQLITE = """
 SELECT organization_id, time AS time_us, type, source, id, document
@@ -63,9 +69,14 @@ def columnar_readable(url: str) -> bool:
     return parsed.get_backend_name() == "postgresql"
 
 
-def shard_events(url: str, organizations: Sequence[str], before_micros: int) -> pa.Table:
+def shard_events(
+    url: str, organizations: Sequence[str], before_micros: int, *, alone: bool = False
+) -> pa.Table:
     """Every event of the shard's organisations (ids in Python's order, which is SQLite's)
     with `time < before_micros`: one index range scan on (organization_id, time).
+
+    `alone`: no other connection to an SQLite file is open in this process while it is
+    read (see above); ADBC's SQLite then reads it.
 
     Organisations inside the id range but not in the shard may come along; the uptime
     query joins on the shard's organisations and leaves them out.
@@ -75,6 +86,8 @@ def shard_events(url: str, organizations: Sequence[str], before_micros: int) -> 
     if parsed.get_backend_name() == "sqlite":
         if not columnar_readable(url):
             raise ColumnarUnavailable("an in-memory SQLite database has no file to read")
+        if alone:
+            return _normalised(_sqlite_adbc(parsed.database, (first, last, before_micros)))
         return _sqlite_rows(parsed.database, (first, last, before_micros))
     else:
         import adbc_driver_postgresql.dbapi as postgresql_adbc
@@ -85,6 +98,18 @@ def shard_events(url: str, organizations: Sequence[str], before_micros: int) -> 
             cursor.execute(_POSTGRESQL, (",".join(organizations), before_micros))
             table = cursor.fetch_arrow_table()
     return _normalised(table)
+
+
+def _sqlite_adbc(path: str, bounds: tuple[str, str, int]) -> pa.Table:
+    import adbc_driver_sqlite.dbapi as sqlite_adbc
+
+    # Read-only, as the other reader: the file is never written through this connection.
+    location = f"file:{quote(path)}?mode=ro"
+    with sqlite_adbc.connect(location) as connection, connection.cursor() as cursor:
+        # A reader of a WAL file waits only while another connection recovers its log.
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(_SQLITE, bounds)
+        return cursor.fetch_arrow_table()
 
 
 def _sqlite_rows(path: str, bounds: tuple[str, str, int]) -> pa.Table:

@@ -133,7 +133,10 @@ _worker: tuple[Database, UptimeRater] | None = None
 def _start_worker(parent: int, url: str) -> None:
     global _worker
     _exit_with_parent(parent)
-    _worker = (open_database(url, apply_migrations=False), UptimeRater(threads=1))
+    # No connection kept between units of work: a worker reads a shard's events through
+    # ADBC's own SQLite library, which must be alone with the file (batch/load.py).
+    database = open_database(url, apply_migrations=False, pooled=False)
+    _worker = (database, UptimeRater(threads=1))
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -152,7 +155,7 @@ def _rate_in_worker(context: BillingContext, period_key: str, part: list[str]) -
     if _worker is None:
         raise RuntimeError("a billing worker rates shards only once started")
     database, rater = _worker
-    return rate_shard(database, context, period_key, part, rater=rater)
+    return rate_shard(database, context, period_key, part, rater=rater, alone=True)
 
 
 @dataclass
@@ -177,9 +180,11 @@ def rate_shard(
     part: Sequence[str],
     *,
     rater: UptimeRater | None = None,
+    alone: bool = False,
 ) -> RatedShard:
     """Read and rate one shard; nothing is written. `rater` is kept from shard to shard
-    by the caller; without it, the shard gets one of its own.
+    by the caller; without it, the shard gets one of its own. `alone`: this process
+    holds no connection to the store between units of work (batch/load.py).
 
     A stored draft whose inputs are unchanged (inputs.py) is read back instead of
     being computed again: the same inputs give the same document (R16).
@@ -195,7 +200,7 @@ def rate_shard(
         del shard.inputs[org]
     if shard.inputs:
         ends = {org: _micros(given.period.end) for org, given in shard.inputs.items()}
-        events = shard_events(database.url, sorted(shard.inputs), max(ends.values()))
+        events = shard_events(database.url, sorted(shard.inputs), max(ends.values()), alone=alone)
         organizations = _organization_table(shard.inputs)
         counts = _events_before_end(events, organizations)
         if rater is None:

@@ -19,7 +19,7 @@ from platformdirs import user_data_dir
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import NullPool, StaticPool
 
 from . import immutability
 from .prices import seed_default_catalog
@@ -114,11 +114,18 @@ class Database:
         self.engine.dispose()
 
 
-def open_database(url: str | None = None, *, apply_migrations: bool = True) -> Database:
-    """Open (and by default migrate) the database at `url` (see `resolve_database_url`)."""
+def open_database(
+    url: str | None = None, *, apply_migrations: bool = True, pooled: bool = True
+) -> Database:
+    """Open (and by default migrate) the database at `url` (see `resolve_database_url`).
+
+    `pooled=False` closes an SQLite file's connection at the end of each unit of work
+    instead of keeping it for the next: a process that also reads the file through
+    another SQLite library must hold no connection of its own meanwhile (batch/load.py).
+    """
     resolved = resolve_database_url(url)
     try:
-        engine = _create_engine(resolved)
+        engine = _create_engine(resolved, pooled=pooled)
     except (ArgumentError, ImportError, ValueError) as error:
         raise DatabaseError(f"cannot use database URL {printable_url(resolved)}: {error}") from None
     immutability.install(engine)
@@ -158,14 +165,17 @@ def migrate(engine: Engine) -> None:
         seed_default_catalog(connection)
 
 
-def _create_engine(url: str) -> Engine:
+def _create_engine(url: str, *, pooled: bool = True) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(parsed, pool_pre_ping=True)
     in_memory = parsed.database in (None, "", ":memory:")
     if not in_memory and url == default_database_url():
         Path(parsed.database or "").parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(parsed, poolclass=StaticPool) if in_memory else create_engine(parsed)
+    if in_memory:
+        engine = create_engine(parsed, poolclass=StaticPool)
+    else:
+        engine = create_engine(parsed) if pooled else create_engine(parsed, poolclass=NullPool)
     event.listen(engine, "connect", _configure_sqlite_connection)
     event.listen(engine, "begin", _begin_sqlite_transaction)
     return engine
