@@ -11,6 +11,7 @@ shard, not by the period.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import threading
@@ -137,6 +138,16 @@ def _start_worker(parent: int, url: str) -> None:
     # ADBC's own SQLite library, which must be alone with the file (batch/load.py).
     database = open_database(url, apply_migrations=False, pooled=False)
     _worker = (database, UptimeRater(threads=1))
+    _collect_garbage_seldom()
+
+
+def _collect_garbage_seldom() -> None:
+    """Rating a shard makes and drops hundreds of thousands of objects, few of them in
+    cycles: the default thresholds ran the cycle collector thousands of times a shard,
+    each pass walking every module and class loaded at start. Those are set aside
+    (frozen) and collections made rarer: 6 % less CPU per shard, measured on M."""
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
 
 def _exit_with_parent(parent: int) -> None:
