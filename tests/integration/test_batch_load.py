@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from bysecond.batch.load import shard_events
+from bysecond.batch.load import EventReader, shard_events
 from bysecond.batch.run import rate_shard
 from bysecond.batch.uptime import UptimeRater
 from bysecond.services.contexts import billing_context
@@ -99,9 +99,9 @@ def test_a_workers_store_keeps_no_file_open_between_units_of_work(tmp_path: Path
             context = billing_context(
                 uow.session, Settings.from_environment().seller, datetime(2026, 11, 2, tzinfo=UTC)
             )
-        with UptimeRater(threads=1) as rater:
+        with UptimeRater(threads=1) as rater, EventReader(url, alone=True) as reader:
             rated = rate_shard(
-                database, context, "2026-10", ["org-l1", "org-l2"], rater=rater, alone=True
+                database, context, "2026-10", ["org-l1", "org-l2"], rater=rater, reader=reader
             )
         assert set(rated.invoices) == {"org-l1", "org-l2"}
         assert not _open_files_of(path)

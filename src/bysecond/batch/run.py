@@ -44,7 +44,7 @@ from bysecond.store.schema import Invoice as StoredInvoice
 
 from .assemble import OrganizationInput, invoice_from_columns
 from .inputs import inputs_hash, run_fingerprint
-from .load import columnar_readable, shard_events
+from .load import EventReader, columnar_readable
 from .prices import EPOCH, instance_prices
 from .uptime import ApplicationUptime, UptimeRater
 from .write import write_shard
@@ -91,9 +91,10 @@ def bill_period_columnar(
 
     count = min(workers or os.cpu_count() or 1, len(parts))
     if count <= 1:
-        with UptimeRater() as rater:
+        with UptimeRater() as rater, EventReader(database.url) as reader:
             for part in parts:
-                write(part, rate_shard(database, context, period_key, part, rater=rater))
+                rated = rate_shard(database, context, period_key, part, rater=rater, reader=reader)
+                write(part, rated)
         return report
     # Spawned, not forked: no connection or thread of this process is shared. At most
     # `count + 1` shards are in flight, so memory stays bounded by the shard size.
@@ -127,8 +128,8 @@ def _collect(
             progress(result)
 
 
-# A worker process's store and DuckDB connection, opened once and kept for its shards.
-_worker: tuple[Database, UptimeRater] | None = None
+# A worker process's store, event reader and DuckDB connection, kept for its shards.
+_worker: tuple[Database, EventReader, UptimeRater] | None = None
 
 
 def _start_worker(parent: int, url: str) -> None:
@@ -137,7 +138,7 @@ def _start_worker(parent: int, url: str) -> None:
     # No connection kept between units of work: a worker reads a shard's events through
     # ADBC's own SQLite library, which must be alone with the file (batch/load.py).
     database = open_database(url, apply_migrations=False, pooled=False)
-    _worker = (database, UptimeRater(threads=1))
+    _worker = (database, EventReader(url, alone=True), UptimeRater(threads=1))
     _collect_garbage_seldom()
 
 
@@ -165,8 +166,8 @@ def _exit_with_parent(parent: int) -> None:
 def _rate_in_worker(context: BillingContext, period_key: str, part: list[str]) -> RatedShard:
     if _worker is None:
         raise RuntimeError("a billing worker rates shards only once started")
-    database, rater = _worker
-    return rate_shard(database, context, period_key, part, rater=rater, alone=True)
+    database, reader, rater = _worker
+    return rate_shard(database, context, period_key, part, rater=rater, reader=reader)
 
 
 @dataclass
@@ -191,11 +192,10 @@ def rate_shard(
     part: Sequence[str],
     *,
     rater: UptimeRater | None = None,
-    alone: bool = False,
+    reader: EventReader | None = None,
 ) -> RatedShard:
-    """Read and rate one shard; nothing is written. `rater` is kept from shard to shard
-    by the caller; without it, the shard gets one of its own. `alone`: this process
-    holds no connection to the store between units of work (batch/load.py).
+    """Read and rate one shard; nothing is written. `rater` and `reader` are kept from
+    shard to shard by the caller; without them, the shard gets its own.
 
     A stored draft whose inputs are unchanged (inputs.py) is read back instead of
     being computed again: the same inputs give the same document (R16).
@@ -211,7 +211,11 @@ def rate_shard(
         del shard.inputs[org]
     if shard.inputs:
         ends = {org: _micros(given.period.end) for org, given in shard.inputs.items()}
-        events = shard_events(database.url, sorted(shard.inputs), max(ends.values()), alone=alone)
+        if reader is None:
+            with EventReader(database.url) as own_reader:
+                events = own_reader.read(sorted(shard.inputs), max(ends.values()))
+        else:
+            events = reader.read(sorted(shard.inputs), max(ends.values()))
         organizations = _organization_table(shard.inputs)
         counts = _events_before_end(events, organizations)
         if rater is None:

@@ -53,8 +53,8 @@ def _twelve(column: str) -> str:
 # The f-strings below put together constant SQL fragments of this module only; every
 # value from the store reaches DuckDB as a registered Arrow column, never as text.
 _STEPS = (
-    # One parse of each document into typed fields (a struct), not one per field; the
-    # window then pairs each event with its instance's next one, in R3's order.
+    # One parse of each start's document into typed fields (a struct), not one per
+    # field; the window then pairs each event with its instance's next one, in R3's order.
     f"""
 CREATE OR REPLACE TEMP TABLE sequenced AS
 SELECT *, lag(type) OVER w AS before_type, lead(type) OVER w AS next_type,
@@ -62,12 +62,14 @@ SELECT *, lag(type) OVER w AS before_type, lead(type) OVER w AS next_type,
 FROM (
     SELECT e.organization_id AS org, e.time_us AS t, e.type, e.source, e.id,
            CASE WHEN e.type = 'instance.stopped' THEN 0 ELSE 1 END AS rank,
-           e.data.instance_id, e.data.application_id, e.data.flavor, e.data.role,
-           e.data.application_name
+           e.resource_id AS instance_id, e.data.application_id, e.data.flavor,
+           e.data.role, e.data.application_name
     FROM (
-        SELECT *, from_json(document, '{{"data": {{"instance_id": "VARCHAR",
-            "application_id": "VARCHAR", "flavor": "VARCHAR", "role": "VARCHAR",
-            "application_name": "VARCHAR"}}}}').data AS data
+        -- A stop names only its instance, the event's resource (load.py leaves its
+        -- document out); a start is parsed for the rest.
+        SELECT *, CASE WHEN type = 'instance.started' THEN from_json(document,
+            '{{"data": {{"application_id": "VARCHAR", "flavor": "VARCHAR",
+            "role": "VARCHAR", "application_name": "VARCHAR"}}}}').data END AS data
         FROM events
         WHERE type IN ('instance.started', 'instance.stopped')
     ) e JOIN orgs o ON o.organization_id = e.organization_id
