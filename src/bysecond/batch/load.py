@@ -31,9 +31,6 @@ SELECT organization_id, time AS time_us, type, source, id, resource_id,
 FROM events
 WHERE organization_id >= ? AND organization_id <= ? AND time < ?
 """
-# The bounds are the shard's least and greatest ids in the server's own text order (its
-# collation may order ids differently from the shards' order): every organisation of
-# the shard lies between them, whatever the collation.
 # The shard is given to the server as two settings of the session, not as parameters:
 # ADBC sends the rows of a query without parameters by binary COPY, at two thirds of
 # the time the extended protocol takes (measured on a shard of 107,000 events).
@@ -41,6 +38,9 @@ _POSTGRESQL_SHARD = """
 SELECT set_config('bysecond.shard_organizations', $1, false),
        set_config('bysecond.shard_before_us', $2, false)
 """
+# The bounds are the shard's least and greatest ids in the server's own text order (its
+# collation may order ids differently from the shards' order): every organisation of
+# the shard lies between them, whatever the collation.
 _POSTGRESQL = """
 WITH shard AS (
     SELECT min(id) AS first, max(id) AS last FROM organizations

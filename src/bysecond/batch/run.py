@@ -19,6 +19,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -211,17 +212,12 @@ def rate_shard(
         del shard.inputs[org]
     if shard.inputs:
         ends = {org: _micros(given.period.end) for org, given in shard.inputs.items()}
-        if reader is None:
-            with EventReader(database.url) as own_reader:
-                events = own_reader.read(sorted(shard.inputs), max(ends.values()))
-        else:
+        with ExitStack() as own:
+            reader = reader or own.enter_context(EventReader(database.url))
+            rater = rater or own.enter_context(UptimeRater())
             events = reader.read(sorted(shard.inputs), max(ends.values()))
-        organizations = _organization_table(shard.inputs)
-        counts = _events_before_end(events, organizations)
-        if rater is None:
-            with UptimeRater() as own:
-                uptime = own.rate(events, organizations, prices)
-        else:
+            organizations = _organization_table(shard.inputs)
+            counts = _events_before_end(events, organizations)
             uptime = rater.rate(events, organizations, prices)
         shard.reference |= uptime.needs_reference
         lines: dict[str, list[ApplicationUptime]] = defaultdict(list)
