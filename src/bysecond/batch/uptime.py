@@ -20,15 +20,22 @@ from .prices import PriceColumns
 
 # R3: at one instant an instance stops before it starts again; then by (source, id).
 _ORDER = "t, rank, source, id"
+_SEQUENCE = [
+    ("organization_id", "ascending"),
+    ("resource_id", "ascending"),
+    ("time_us", "ascending"),
+    ("rank", "ascending"),
+    ("source", "ascending"),
+    ("id", "ascending"),
+]
+_INSTANCE_TYPES = pa.array(["instance.started", "instance.stopped"])
+_NO_TYPE = pa.scalar(None, pa.string())
+_NO_TIME = pa.scalar(None, pa.int64())
 
 
 def _instant(column: str) -> str:
     """RFC 3339 in UTC, microseconds only when there are some (core.period.rfc3339)."""
-    return (
-        f"strftime(make_timestamp({column}), '%Y-%m-%dT%H:%M:%S') || "
-        f"CASE WHEN {column} % 1000000 = 0 THEN '' "
-        f"ELSE '.' || lpad(({column} % 1000000)::VARCHAR, 6, '0') END || 'Z'"
-    )
+    return f"replace(strftime(make_timestamp({column}), '%Y-%m-%dT%H:%M:%S.%fZ'), '.000000Z', 'Z')"
 
 
 def _seconds(column: str) -> str:
@@ -54,28 +61,19 @@ def _twelve(column: str) -> str:
 # value from the store reaches DuckDB as a registered Arrow column, never as text.
 _STEPS = (
     # One parse of each start's document into typed fields (a struct), not one per
-    # field; the window then pairs each event with its instance's next one, in R3's order.
-    f"""
+    # field, over the instance events already in R3's order (`_in_sequence`).
+    """
 CREATE OR REPLACE TEMP TABLE sequenced AS
-SELECT *, lag(type) OVER w AS before_type, lead(type) OVER w AS next_type,
-       lead(t) OVER w AS next_t
+SELECT org, t, type, source, id, rank, instance_id, before_type, next_type, next_t,
+       data.application_id, data.flavor, data.role, data.application_name
 FROM (
-    SELECT e.organization_id AS org, e.time_us AS t, e.type, e.source, e.id,
-           CASE WHEN e.type = 'instance.stopped' THEN 0 ELSE 1 END AS rank,
-           e.resource_id AS instance_id, e.data.application_id, e.data.flavor,
-           e.data.role, e.data.application_name
-    FROM (
-        -- A stop names only its instance, the event's resource (load.py leaves its
-        -- document out); a start is parsed for the rest.
-        SELECT *, CASE WHEN type = 'instance.started' THEN from_json(document,
-            '{{"data": {{"application_id": "VARCHAR", "flavor": "VARCHAR",
-            "role": "VARCHAR", "application_name": "VARCHAR"}}}}').data END AS data
-        FROM events
-        WHERE type IN ('instance.started', 'instance.stopped')
-    ) e JOIN orgs o ON o.organization_id = e.organization_id
-    WHERE e.time_us < o.end_us
+    -- A stop names only its instance, the event's resource (load.py leaves its
+    -- document out); a start is parsed for the rest.
+    SELECT *, CASE WHEN type = 'instance.started' THEN from_json(document,
+        '{"data": {"application_id": "VARCHAR", "flavor": "VARCHAR",
+        "role": "VARCHAR", "application_name": "VARCHAR"}}').data END AS data
+    FROM instance_events
 )
-WINDOW w AS (PARTITION BY org, instance_id ORDER BY {_ORDER})
 """,
     # R4: a second start of a running instance, a stop of a stopped one. The core
     # records these as anomalies; such organisations take the reference path.
@@ -150,16 +148,17 @@ shown AS (  -- the detail as CONTRACT.md writes it: 12 decimals, half up (R7)
 
 # Each piece's detail in the document's canonical JSON, in the order of the line's
 # details. DuckDB sorts them once; Arrow then joins each line's run of them. An ordered
-# string_agg sorted every line's details on its own, at twice the cost.
+# string_agg sorted every line's details on its own, at twice the cost. One concat of
+# all the parts, not a chain of ||, which wrote out every intermediate text. (Every
+# part is present: ingestion requires a start's instance, role and flavor.)
 _DETAILS = f"""{_PIECES}
-SELECT org, application_id,
-       '{{"instance_id":"' || instance_id || '","role":"' || role
-       || '","flavor":"' || flavor || '","price_key":"' || price_key
-       || '","start":"' || {_instant("seg_s")} || '","end":"' || {_instant("seg_e")}
-       || '","elapsed_seconds":' || {_seconds("elapsed")}
-       || ',"billed_seconds":' || billed::VARCHAR
-       || ',"rate_per_hour":"' || rate_text
-       || '","amount":"' || {_twelve("scaled")} || '"}}' AS detail
+SELECT org, application_id, concat(
+    '{{"instance_id":"', instance_id, '","role":"', role, '","flavor":"', flavor,
+    '","price_key":"', price_key, '","start":"', {_instant("seg_s")},
+    '","end":"', {_instant("seg_e")}, '","elapsed_seconds":', {_seconds("elapsed")},
+    ',"billed_seconds":', billed::VARCHAR, ',"rate_per_hour":"', rate_text,
+    '","amount":"', {_twelve("scaled")}, '"}}'
+) AS detail
 FROM shown
 ORDER BY org, application_id, seg_s, instance_id, seg_e, price_key
 """
@@ -234,7 +233,7 @@ class UptimeRater:
         """Every application line of the shard's organisations, and who needs the core."""
         integer, scale, divisor = _arithmetic(orgs, prices)
         connection = self._connection
-        connection.register("events", events)
+        connection.register("instance_events", _in_sequence(events, orgs))
         connection.register("orgs", orgs)
         connection.register("price_rows", _price_table(prices))
         try:
@@ -257,7 +256,7 @@ class UptimeRater:
             totals = connection.execute(written(_TOTALS)).fetchall()
             needs = {org for (org,) in connection.execute(_NEEDS_REFERENCE).fetchall()}
         finally:
-            for name in ("events", "orgs", "price_rows"):
+            for name in ("instance_events", "orgs", "price_rows"):
                 connection.unregister(name)
             for table in _TABLES:  # the shard's rows, not kept until the next shard
                 connection.execute(f"DROP TABLE IF EXISTS {table}")
@@ -269,6 +268,66 @@ class UptimeRater:
             )
         ]
         return ShardUptime(lines, needs)
+
+
+def _in_sequence(events: pa.Table, orgs: pa.Table) -> pa.Table:
+    """The instance events of the shard's organisations before their period's end, each
+    instance's in R3's order, with the type before and the type and time after each
+    event of the same instance (what `core.metering` replays one event at a time).
+
+    Arrow sorts them: most keys differ before the text tie-breakers, where DuckDB's
+    window sorted every row on all of them (half the time of the whole query).
+    """
+    end = pc.take(
+        orgs.column("end_us"),
+        pc.index_in(events.column("organization_id"), orgs.column("organization_id")),
+    )
+    wanted = pc.and_(
+        pc.is_in(events.column("type"), _INSTANCE_TYPES), pc.less(events.column("time_us"), end)
+    )
+    chosen = events.filter(wanted)  # an organisation outside the shard has no end: left out
+    rank = pc.if_else(pc.equal(chosen.column("type"), "instance.stopped"), 0, 1).cast(pa.int8())
+    chosen = chosen.append_column("rank", rank)
+    ordered = chosen.take(pc.sort_indices(chosen, _SEQUENCE)).combine_chunks()
+    count = ordered.num_rows
+    org, instance = ordered.column("organization_id"), ordered.column("resource_id")
+    kind, time = ordered.column("type"), ordered.column("time_us")
+    if count:
+        # same[i]: event i + 1 belongs to event i's instance.
+        same = pc.and_(pc.equal(org[1:], org[:-1]), pc.equal(instance[1:], instance[:-1]))
+        same = same.combine_chunks()
+        after_same = pa.concat_arrays([pa.array([False]), same])
+        before_same = pa.concat_arrays([same, pa.array([False])])
+        before_type = pc.if_else(after_same, _shifted(kind, 1), _NO_TYPE)
+        next_type = pc.if_else(before_same, _shifted(kind, -1), _NO_TYPE)
+        next_t = pc.if_else(before_same, _shifted(time, -1), _NO_TIME)
+    else:
+        before_type = next_type = pa.nulls(0, pa.string())
+        next_t = pa.nulls(0, pa.int64())
+    return pa.table(
+        {
+            "org": org,
+            "t": time,
+            "type": kind,
+            "source": ordered.column("source"),
+            "id": ordered.column("id"),
+            "rank": ordered.column("rank"),
+            "instance_id": instance,
+            "document": ordered.column("document"),
+            "before_type": before_type,
+            "next_type": next_type,
+            "next_t": next_t,
+        }
+    )
+
+
+def _shifted(values: pa.ChunkedArray, by: int) -> pa.Array:
+    """`values` moved `by` rows down (up when negative), a null in the row left empty."""
+    array = values.combine_chunks()
+    empty = pa.nulls(abs(by), array.type)
+    if by > 0:
+        return pa.concat_arrays([empty, array[:-by]])
+    return pa.concat_arrays([array[-by:], empty])
 
 
 def _joined_details(details: pa.Table, lines: list[tuple[str, str]]) -> list[bytes]:
