@@ -12,6 +12,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bysecond.batch.load import _SCHEMA as EVENT_COLUMNS
 from bysecond.batch.uptime import _in_sequence
 
 END_US = {"org-a": 50, "org-b": 40}  # org-z is read along but is not in the shard
@@ -42,17 +43,7 @@ def _events(rows: list[tuple[str, int, str, str, str]]) -> pa.Table:
             "resource_id": [r[4] for r in rows],
             "document": ["{}"] * len(rows),
         },
-        schema=pa.schema(
-            [
-                ("organization_id", pa.string()),
-                ("time_us", pa.int64()),
-                ("type", pa.string()),
-                ("source", pa.string()),
-                ("id", pa.string()),
-                ("resource_id", pa.string()),
-                ("document", pa.string()),
-            ]
-        ),
+        schema=EVENT_COLUMNS,
     )
 
 
