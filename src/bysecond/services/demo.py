@@ -90,6 +90,7 @@ def run_demo(
     events_file, late_file = output / "events.jsonl", output / "late-events.jsonl"
     _write_jsonl(events_file, (e for p in plans for e in p.events))
     _write_jsonl(late_file, (e for p in plans for e in p.late_events))
+    now = story_clock(now, period, plans)
     lap("generate")
     step(f"ingesting {events_file.name}")
     accepted, duplicates, rejected = _ingest(database, events_file, now, settings)
@@ -137,6 +138,21 @@ def run_demo(
         files=files,
         timings=timings,
     )
+
+
+def story_clock(now: datetime, period: BillingPeriod, plans: list[OrganizationPlan]) -> datetime:
+    """The instant the demo acts at: `now`, or, in the first hours of the next month,
+    the instant by which the month's last events have happened and its invoices have
+    been issued. Acting earlier, ingestion would refuse the events still ahead of the
+    clock (stops of instances running past the month's end), and the late events would
+    arrive before the invoices they are late for (R14). The demo's store is its own, so
+    its clock may run ahead of the real one."""
+    happened = (
+        datetime.fromisoformat(event["time"])
+        for plan in plans
+        for event in (*plan.events, *plan.late_events)
+    )
+    return max(now, period.end + ISSUE_DELAY, *happened)
 
 
 def _write_jsonl(path: Path, events: Iterable[dict[str, Any]]) -> None:
