@@ -277,7 +277,7 @@ def _in_sequence(events: pa.Table, orgs: pa.Table) -> pa.Table:
 
     Arrow sorts them, comparing the text tie-breakers only where the keys before them
     are equal; DuckDB's window functions sorted every row on all of them, at about
-    four times the cost.
+    three times the cost.
     """
     end = pc.take(
         orgs.column("end_us"),
