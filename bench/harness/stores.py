@@ -42,8 +42,10 @@ _UNBILLED: Final = text(
 _NUMBERS: Final = text(
     "SELECT number FROM invoices WHERE period = :period AND status = 'finalized' ORDER BY number"
 )
+# A document is kept as its head and its rest (bysecond.store.schema.Invoice).
 _DOCUMENTS: Final = text(
-    "SELECT document FROM invoices WHERE number IN :numbers ORDER BY number"
+    "SELECT i.head, b.rest FROM invoices i JOIN invoice_bodies b ON b.invoice_id = i.id"
+    " WHERE i.number IN :numbers ORDER BY i.number"
 ).bindparams(bindparam("numbers", expanding=True))
 
 
@@ -92,7 +94,7 @@ class Store:
             return []
         step = max(len(numbers) / count, 1.0)
         chosen = sorted({numbers[int(i * step)] for i in range(min(count, len(numbers)))})
-        return [bytes(row[0]) for row in self._query(_DOCUMENTS, numbers=chosen)]
+        return [bytes(h) + bytes(r) for h, r in self._query(_DOCUMENTS, numbers=chosen)]
 
 
 @contextmanager

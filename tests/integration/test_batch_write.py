@@ -59,7 +59,7 @@ def test_R13_a_draft_issued_meanwhile_is_never_written_over(
         computed = replace(record, from_draft=False)
         for issue in (True, False):
             plan = plan_record(context, True, computed, issue=issue, take_number=lambda: "2026-9")
-            assert plan.document is not None
+            assert plan.head is not None and plan.rest is not None
             with database.unit_of_work() as uow, pytest.raises(RuntimeError, match="changed"):
                 pending = _Pending()
                 pending.add(context, computed, plan, stored=True)

@@ -22,7 +22,7 @@ from bysecond.services.ingest import ingest_batch
 from bysecond.store.database import Database
 from bysecond.store.immutability import ImmutableRecordError
 from bysecond.store.prices import load_catalog
-from bysecond.store.schema import Invoice, LedgerEntry, Organization
+from bysecond.store.schema import Invoice, InvoiceBody, LedgerEntry, Organization
 from tests.integration.ingest_builders import clock, event, m_instance_and_task
 
 ISSUED = datetime(2026, 11, 1, 6, 0, tzinfo=UTC)
@@ -77,7 +77,10 @@ def test_R13_a_finalised_invoice_refuses_to_change(database: Database) -> None:
     month_of_usage(database)
     bill_period(database, context(database), "2026-10", issue=True)
     with pytest.raises(ImmutableRecordError), database.unit_of_work() as uow:
-        uow.session.execute(update(Invoice).values(document=b"{}"))
+        uow.session.execute(update(Invoice).values(head=b"{"))
+        uow.commit()
+    with pytest.raises(ImmutableRecordError), database.unit_of_work() as uow:
+        uow.session.execute(update(InvoiceBody).values(rest=b"}"))
         uow.commit()
 
 

@@ -60,9 +60,8 @@ def test_a_month_is_ingested_billed_finalised_and_read_back(
     database = open_database(db)
     try:
         with database.unit_of_work(read_only=True) as uow:
-            stored = uow.session.scalar(
-                select(Invoice.document).where(Invoice.organization_id == org)
-            )
+            invoice = uow.session.scalars(select(Invoice).where(Invoice.organization_id == org))
+            stored = invoice.one().document
     finally:
         database.close()
     assert shown == stored  # byte for byte what the store holds

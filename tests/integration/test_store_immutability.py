@@ -20,7 +20,12 @@ from bysecond.store.invoices import next_invoice_number
 from bysecond.store.schema import CreditGrant, Invoice, LedgerEntry, Organization
 
 AT = datetime(2026, 11, 1, tzinfo=UTC)
-DOCUMENT = b'{"id": "inv-1", "status": "finalized"}'
+# Canonical, as the engine writes it: the store keeps it as a head (through the fields
+# issuing sets) and a rest, and each part is as frozen as the other.
+DOCUMENT = (
+    b'{"id":"inv-1","number":"2026-000001","status":"finalized",'
+    b'"issued_at":"2026-11-01T00:00:00Z","lines":[]}'
+)
 
 
 @pytest.fixture
@@ -88,7 +93,7 @@ def _document(database: Database) -> bytes:
 @pytest.mark.parametrize(
     ("attribute", "value"),
     [
-        ("document", b"{}"),
+        ("head", b"{}"),
         ("number", "2026-000099"),
         ("content_hash", "0" * 64),
         ("issued_at", datetime(2027, 1, 1, tzinfo=UTC)),
@@ -109,13 +114,25 @@ def test_R13_a_finalized_invoice_refuses_changes_through_the_orm(
 @pytest.mark.parametrize(
     "statement",
     [
-        "UPDATE invoices SET document = :blob WHERE id = 'inv-1'",
+        "UPDATE invoices SET head = :blob WHERE id = 'inv-1'",
+        "UPDATE invoice_bodies SET rest = :blob WHERE invoice_id = 'inv-1'",
+        "DELETE FROM invoice_bodies WHERE invoice_id = 'inv-1'",
+        "UPDATE invoice_bodies SET invoice_id = 'inv-2' WHERE invoice_id = 'inv-1'",
         "UPDATE invoices SET number = '2026-000099' WHERE id = 'inv-1'",
         "UPDATE invoices SET content_hash = 'x' WHERE id = 'inv-1'",
         "UPDATE invoices SET period = '2026-09' WHERE id = 'inv-1'",
         "UPDATE invoices SET status = 'draft', number = NULL WHERE id = 'inv-1'",
     ],
-    ids=["document", "number", "content_hash", "period", "back-to-draft"],
+    ids=[
+        "head",
+        "rest",
+        "rest-deleted",
+        "rest-moved",
+        "number",
+        "content_hash",
+        "period",
+        "back-to-draft",
+    ],
 )
 def test_R13_a_finalized_invoice_refuses_changes_through_plain_sql(
     stored: Database, statement: str
@@ -123,6 +140,33 @@ def test_R13_a_finalized_invoice_refuses_changes_through_plain_sql(
     with stored.unit_of_work() as uow, pytest.raises(ImmutableRecordError):
         uow.session.execute(text(statement), {"blob": b"{}"})
     assert _document(stored) == DOCUMENT
+
+
+def test_R13_the_rest_of_a_finalized_document_refuses_changes_through_the_orm(
+    stored: Database,
+) -> None:
+    with stored.unit_of_work() as uow:
+        _invoice(uow, "inv-1").body.rest = b',"lines":[1]}'
+        with pytest.raises(ImmutableRecordError, match=r"never changes.*: document of inv-1"):
+            uow.session.flush()
+    with stored.unit_of_work() as uow:
+        _invoice(uow, "inv-1").document = DOCUMENT.replace(b"[]", b"[1]")
+        with pytest.raises(ImmutableRecordError, match="never changes"):
+            uow.session.flush()
+    with stored.unit_of_work() as uow:
+        uow.session.delete(_invoice(uow, "inv-1").body)
+        with pytest.raises(ImmutableRecordError, match="document of inv-1"):
+            uow.session.flush()
+    assert _document(stored) == DOCUMENT
+
+
+def test_a_document_is_kept_in_two_parts_that_join_byte_for_byte(stored: Database) -> None:
+    with stored.unit_of_work(read_only=True) as uow:
+        issued, draft = _invoice(uow, "inv-1"), _invoice(uow, "inv-2")
+        parts = (issued.head, issued.body.rest, draft.head, draft.body.rest)
+    # The head runs through issued_at; a document without those fields is all rest.
+    rest = b',"lines":[]}'
+    assert parts == (DOCUMENT[: -len(rest)], rest, b"", b"{}")
 
 
 def test_R13_a_finalized_invoice_cannot_be_deleted(stored: Database) -> None:

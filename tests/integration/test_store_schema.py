@@ -45,10 +45,98 @@ def test_migrations_go_down_to_nothing_and_up_again(fresh_database_url: str) -> 
     reopened.close()
 
 
+# Documents as a store before migration 0005 held them, whole: an issued one and a draft
+# in the engine's canonical form, and bytes in no particular form.
+_WHOLE = {
+    "inv-1": b'{"id":"inv-1","number":"2026-000001","status":"finalized",'
+    b'"issued_at":"2026-11-01T06:00:00Z","lines":[{"amount":"1.00"}],"total":"1.20"}',
+    "inv-2": b'{"id":"inv-2","number":null,"status":"draft","issued_at":null,"lines":[]}',
+    "inv-3": b'{"written": "by hand"}',
+}
+
+
+def test_migration_0005_keeps_every_document_byte_for_byte_both_ways(
+    fresh_database_url: str,
+) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import column, table
+
+    from bysecond.store.database import MIGRATIONS
+    from bysecond.store.immutability import ImmutableRecordError
+    from bysecond.store.types import Instant
+
+    at = datetime(2026, 11, 1, 6, tzinfo=UTC)
+    whole = table(
+        "invoices",
+        *(column(name) for name in ("id", "organization_id", "period", "status", "number")),
+        column("document"),
+        column("content_hash"),
+        column("issued_at", Instant()),
+    )
+    database = open_database(fresh_database_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+
+    def migrate(step: str, revision: str) -> None:
+        with database.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            getattr(command, step)(config, revision)
+
+    def documents() -> dict[str, bytes]:
+        with database.engine.connect() as connection:
+            if "head" in {c["name"] for c in inspect(connection).get_columns("invoices")}:
+                rows = connection.execute(
+                    text(
+                        "SELECT i.id, i.head, b.rest FROM invoices i"
+                        " JOIN invoice_bodies b ON b.invoice_id = i.id"
+                    )
+                )
+                return {i: bytes(head) + bytes(rest) for i, head, rest in rows}
+            rows = connection.execute(text("SELECT id, document FROM invoices"))
+            return {i: bytes(document) for i, document in rows}
+
+    try:
+        migrate("downgrade", "0004")
+        with database.engine.begin() as connection:
+            connection.execute(insert(Organization), [{"id": "org-a", "created_at": at}])
+            connection.execute(
+                insert(whole),
+                [
+                    {
+                        "id": invoice_id,
+                        "organization_id": "org-a",
+                        "period": f"2026-{10 + n:02d}",
+                        "status": "finalized" if n == 0 else "draft",
+                        "number": "2026-000001" if n == 0 else None,
+                        "document": document,
+                        "content_hash": "0" * 64 if n == 0 else None,
+                        "issued_at": at if n == 0 else None,
+                    }
+                    for n, (invoice_id, document) in enumerate(_WHOLE.items())
+                ],
+            )
+        migrate("upgrade", "head")
+        assert documents() == _WHOLE
+        with database.engine.connect() as connection:
+            heads = dict(connection.execute(text("SELECT id, length(head) FROM invoices")).all())
+        assert heads["inv-1"] > 0 and heads["inv-2"] > 0 and heads["inv-3"] == 0
+        with database.unit_of_work() as uow, pytest.raises(ImmutableRecordError):
+            frozen = "UPDATE invoice_bodies SET rest = rest WHERE invoice_id = 'inv-1'"
+            uow.session.execute(text(frozen))
+        migrate("downgrade", "0004")
+        assert documents() == _WHOLE
+        migrate("upgrade", "head")
+        assert documents() == _WHOLE
+    finally:
+        database.close()
+
+
 @pytest.mark.postgres
 def test_invoice_documents_are_compressed_with_lz4_on_postgresql(postgresql_url: str) -> None:
-    """Migration 0004: documents written twice per organisation per run are compressed
-    with LZ4, several times cheaper for the server than pglz (PostgreSQL 14+ with LZ4)."""
+    """Migrations 0004 and 0005: the bulk of each document (its rest, after the fields
+    issuing sets) is compressed with LZ4, several times cheaper for the server than pglz
+    (PostgreSQL 14+ with LZ4)."""
     database = open_database(postgresql_url)
     try:
         with database.engine.connect() as connection:
@@ -61,7 +149,7 @@ def test_invoice_documents_are_compressed_with_lz4_on_postgresql(postgresql_url:
             method = connection.execute(
                 text(
                     "SELECT attcompression FROM pg_attribute"
-                    " WHERE attrelid = 'invoices'::regclass AND attname = 'document'"
+                    " WHERE attrelid = 'invoice_bodies'::regclass AND attname = 'rest'"
                 )
             ).scalar()
     finally:

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from bysecond.core.catalog import Catalog, Price, default_catalog
 from bysecond.core.credits import Grant, GrantBalance
-from bysecond.core.document import canonical_json
+from bysecond.core.document import canonical_json, content_hash
 from bysecond.core.estimate import estimate
 from bysecond.core.events import Event, parse_event
 from bysecond.core.invoice import (
@@ -25,6 +25,7 @@ from bysecond.core.invoice import (
     build_invoice,
     finalize,
     project_settlement,
+    stored_parts,
 )
 from bysecond.core.metering import meter
 from bysecond.core.money import currency, exact_sum, round_half_up
@@ -397,6 +398,14 @@ def test_R13_a_record_writes_the_draft_and_the_issued_document_as_the_invoice_do
     assert record.unpriced == tuple(a.message for a in invoice.unpriced)
     # A stored draft reads back as the same record (a draft issued as it stands).
     assert InvoiceRecord.of_draft(record.draft_document()) == replace(record, from_draft=True)
+    # The store keeps a document as head and rest; issuing rewrites the head alone.
+    draft_head, rest = record.draft_parts()
+    assert draft_head + rest == record.draft_document()
+    assert stored_parts(record.draft_document()) == (draft_head, rest)
+    issued_head, _ = record.issued_head("2026-000042", issued_at)
+    assert issued_head + rest == issued
+    assert stored_parts(issued) == (issued_head, rest)
+    assert content_hash(issued_head, rest) == content_hash(issued)
 
 
 @given(

@@ -40,7 +40,7 @@ from bysecond.services.customers import ACCOUNT_COLUMNS, GRANT_COLUMNS, customer
 from bysecond.services.invoice_record import InvoiceRecord
 from bysecond.store.database import Database, open_database
 from bysecond.store.events import events_before
-from bysecond.store.schema import CreditGrant, LedgerEntry, Organization
+from bysecond.store.schema import CreditGrant, InvoiceBody, LedgerEntry, Organization
 from bysecond.store.schema import Invoice as StoredInvoice
 
 from .assemble import OrganizationInput, invoice_from_columns
@@ -266,14 +266,18 @@ def _unchanged_drafts(
         ]
         if not unchanged:
             return {}
-        documents = select(StoredInvoice.organization_id, StoredInvoice.document).where(
-            StoredInvoice.organization_id.in_(unchanged),
-            StoredInvoice.period == period_key,
-            StoredInvoice.status == "draft",
+        documents = (
+            select(StoredInvoice.organization_id, StoredInvoice.head, InvoiceBody.rest)
+            .join(InvoiceBody)
+            .where(
+                StoredInvoice.organization_id.in_(unchanged),
+                StoredInvoice.period == period_key,
+                StoredInvoice.status == "draft",
+            )
         )
         return {
-            org: InvoiceRecord.of_draft(bytes(document), stored[org])
-            for org, document in connection.execute(documents)
+            org: InvoiceRecord.of_draft(bytes(head) + bytes(rest), stored[org])
+            for org, head, rest in connection.execute(documents)
         }
 
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, cast
 
-from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from bysecond.services.billing import (
@@ -29,9 +29,10 @@ from bysecond.services.invoice_record import InvoiceRecord
 from bysecond.store.database import Database
 from bysecond.store.invoices import InvoiceNumbers
 from bysecond.store.schema import Invoice as StoredInvoice
-from bysecond.store.schema import LedgerEntry
+from bysecond.store.schema import InvoiceBody, LedgerEntry
 
 _INVOICES: Final = cast(Table, StoredInvoice.__table__)
+_BODIES: Final = cast(Table, InvoiceBody.__table__)
 _LEDGER: Final = cast(Table, LedgerEntry.__table__)
 
 
@@ -47,21 +48,30 @@ _IS_DRAFT: Final = (_INVOICES.c.id == bindparam("invoice_id")) & (_INVOICES.c.st
 _UPDATE_DRAFT: Final = (
     update(_INVOICES)
     .where(_IS_DRAFT)
-    .values(document=_value("document"), inputs_hash=_value("inputs_hash"))
+    .values(head=_value("head"), inputs_hash=_value("inputs_hash"))
 )
+# Issuing writes the head: the rest of the document is the draft's, already stored
+# (store/schema.py), unless the invoice was computed again, and then it is written
+# while the invoice is still a draft.
 _ISSUE_DRAFT: Final = (
     update(_INVOICES)
     .where(_IS_DRAFT)
     .values(
         status="finalized",
         number=_value("number"),
-        document=_value("document"),
+        head=_value("head"),
         content_hash=_value("content_hash"),
         issued_at=_value("issued_at"),
         inputs_hash=_value("inputs_hash"),
     )
 )
-_DELETE_DRAFT: Final = delete(_INVOICES).where(_IS_DRAFT)
+_UPDATE_REST: Final = (
+    update(_BODIES)
+    .where(_BODIES.c.invoice_id == bindparam("draft_id"))
+    .where(exists().where(_INVOICES.c.id == bindparam("draft_id"), _INVOICES.c.status == "draft"))
+    .values(rest=bindparam("new_rest", type_=_BODIES.c.rest.type))
+)
+_DELETE_DRAFT: Final = delete(_INVOICES).where(_IS_DRAFT)  # its rest goes with it (cascade)
 
 
 @dataclass
@@ -71,7 +81,9 @@ class _Pending:
     deleted: list[dict[str, Any]] = field(default_factory=list)
     drafts: list[dict[str, Any]] = field(default_factory=list)
     issued: list[dict[str, Any]] = field(default_factory=list)
+    rests: list[dict[str, Any]] = field(default_factory=list)  # of stored drafts
     new: list[dict[str, Any]] = field(default_factory=list)
+    new_rests: list[dict[str, Any]] = field(default_factory=list)
     ledger: list[dict[str, Any]] = field(default_factory=list)
 
     def add(
@@ -79,7 +91,7 @@ class _Pending:
     ) -> None:
         if plan.delete:
             self.deleted.append({"invoice_id": record.id})
-        elif plan.document is None:
+        elif plan.head is None:
             pass  # the stored draft, taken as it stands
         elif not stored:
             self.new.append(
@@ -89,31 +101,35 @@ class _Pending:
                     "period": record.period.key,
                     "status": "draft" if plan.number is None else "finalized",
                     "number": plan.number,
-                    "document": plan.document,
+                    "head": plan.head,
                     "content_hash": plan.content_hash,
                     "issued_at": plan.issued_at,
                     "inputs_hash": record.inputs_hash,
                 }
             )
-        elif plan.number is None:
-            self.drafts.append(
-                {
-                    "invoice_id": record.id,
-                    "new_document": plan.document,
-                    "new_inputs_hash": record.inputs_hash,
-                }
-            )
+            self.new_rests.append({"invoice_id": record.id, "rest": plan.rest})
         else:
-            self.issued.append(
-                {
-                    "invoice_id": record.id,
-                    "new_number": plan.number,
-                    "new_document": plan.document,
-                    "new_content_hash": plan.content_hash,
-                    "new_issued_at": plan.issued_at,
-                    "new_inputs_hash": record.inputs_hash,
-                }
-            )
+            if plan.rest is not None:
+                self.rests.append({"draft_id": record.id, "new_rest": plan.rest})
+            if plan.number is None:
+                self.drafts.append(
+                    {
+                        "invoice_id": record.id,
+                        "new_head": plan.head,
+                        "new_inputs_hash": record.inputs_hash,
+                    }
+                )
+            else:
+                self.issued.append(
+                    {
+                        "invoice_id": record.id,
+                        "new_number": plan.number,
+                        "new_head": plan.head,
+                        "new_content_hash": plan.content_hash,
+                        "new_issued_at": plan.issued_at,
+                        "new_inputs_hash": record.inputs_hash,
+                    }
+                )
         for grant_id, kind, amount in plan.ledger:
             self.ledger.append(
                 {
@@ -131,13 +147,16 @@ class _Pending:
         session.flush()
         connection = session.connection()
         _each(connection, _DELETE_DRAFT, self.deleted)
+        _each(connection, _UPDATE_REST, self.rests)  # before issuing: a draft's rest only
         _each(connection, _UPDATE_DRAFT, self.drafts)
         _each(connection, _ISSUE_DRAFT, self.issued)
         if self.new:
             connection.execute(insert(_INVOICES), self.new)
+            connection.execute(insert(_BODIES), self.new_rests)
         if self.ledger:
             connection.execute(insert(_LEDGER), self.ledger)
-        self.deleted, self.drafts, self.issued, self.new, self.ledger = [], [], [], [], []
+        self.deleted, self.drafts, self.issued, self.rests = [], [], [], []
+        self.new, self.new_rests, self.ledger = [], [], []
 
 
 def _each(connection: Connection, statement: Any, rows: list[dict[str, Any]]) -> None:

@@ -46,9 +46,25 @@ def join_document(head: Mapping[str, Any], rest: bytes) -> bytes:
     return written if rest == b"}" else written[:-1] + b"," + rest
 
 
-def content_hash(document_bytes: bytes) -> str:
-    """R13: the hash a finalised document carries (SHA-256, hex)."""
-    return hashlib.sha256(document_bytes).hexdigest()
+def written_parts(head: Mapping[str, Any], rest: bytes) -> tuple[bytes, bytes]:
+    """`join_document`'s bytes in two: the head's part, then the rest's.
+
+    Their concatenation is the whole document. The store keeps the two apart, so that
+    issuing an invoice rewrites only the few bytes of its head (store/schema.py).
+    """
+    if not head:
+        return b"{", rest
+    written = canonical_json(head)[:-1]
+    return written, (rest if rest == b"}" else b"," + rest)
+
+
+def content_hash(document_bytes: bytes, *more: bytes) -> str:
+    """R13: the hash a finalised document carries (SHA-256, hex); a document given in
+    parts is hashed as their concatenation, without writing it out whole."""
+    digest = hashlib.sha256(document_bytes)
+    for part in more:
+        digest.update(part)
+    return digest.hexdigest()
 
 
 def _exact_number(value: Any) -> orjson.Fragment:

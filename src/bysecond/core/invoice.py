@@ -18,6 +18,7 @@ import orjson
 
 from .catalog import Catalog
 from .credits import Accrual, GrantBalance, Settlement, settle
+from .document import canonical_json
 from .events import Event
 from .lines import KINDS, Line, build_lines, line_totals, subtotal
 from .metering import Anomaly, Usage, meter
@@ -458,6 +459,26 @@ def issue_fields_end(document: Mapping[str, Any]) -> int:
     """How many leading fields of `document` hold every field issuing sets."""
     keys = list(document)
     return max(keys.index(name) for name in ISSUE_FIELDS) + 1
+
+
+def stored_parts(written: bytes) -> tuple[bytes, bytes]:
+    """A written document's bytes cut after its last field issuing sets, as
+    `written_parts` cuts them: (head, rest), whose concatenation is `written`.
+
+    Bytes not in the canonical form, or without those fields, are all rest: the cut
+    never changes a byte, only where the bytes are kept.
+    """
+    try:
+        document = orjson.loads(written)
+    except orjson.JSONDecodeError:
+        return b"", written
+    if not isinstance(document, dict) or not all(name in document for name in ISSUE_FIELDS):
+        return b"", written
+    head = dict(list(document.items())[: issue_fields_end(document)])
+    opening = canonical_json(head)[:-1]
+    if written.startswith(opening) and written[len(opening) : len(opening) + 1] in (b",", b"}"):
+        return opening, written[len(opening) :]
+    return b"", written
 
 
 def finalize(document: Mapping[str, Any], number: str, issued_at: datetime) -> dict[str, Any]:

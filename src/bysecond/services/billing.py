@@ -170,15 +170,15 @@ class RecordPlan:
     shard (bysecond.batch.write)."""
 
     result: OrganizationResult
-    document: bytes | None = None  # the row's new document; None: nothing to write
-    number: str | None = None  # issued: its number, date and hash go with the document
+    # The document's new bytes as the store keeps them (store/schema.py): its head, and
+    # its rest. No head: nothing to write. No rest: the stored draft's rest stands.
+    head: bytes | None = None
+    rest: bytes | None = None
+    number: str | None = None  # issued: its number, date and hash go with the head
     issued_at: datetime | None = None
+    content_hash: str | None = None  # of the whole issued document (R13)
     delete: bool = False  # the stored draft goes: nothing is left to bill
     ledger: tuple[tuple[str, str, Decimal], ...] = ()  # (grant, applied|expired, amount)
-
-    @property
-    def content_hash(self) -> str | None:
-        return None if self.number is None or self.document is None else content_hash(self.document)
 
 
 def plan_record(
@@ -196,8 +196,12 @@ def plan_record(
     if nothing_to_bill and not any(c.expired for c in record.amounts.credits):
         # A draft with nothing left to bill is removed.
         return RecordPlan(OrganizationResult(organization_id, "no_usage"), delete=stored)
-    # A stored draft taken as it stands is not written again.
-    draft = None if stored and record.from_draft else record.draft_document()
+    draft_head, draft_rest = record.draft_parts()
+    # A stored draft taken as it stands is not written again; issuing it writes its head.
+    as_stored = stored and record.from_draft
+    draft: tuple[bytes | None, bytes | None] = (
+        (None, None) if as_stored else (draft_head, draft_rest)
+    )
     if issue and context.as_of < period.end:
         # R1/R13: a period ends at midnight in the organisation's own time zone; until
         # then its usage is not complete and the invoice stays a draft.
@@ -205,17 +209,17 @@ def plan_record(
             f"{period.key} ends at {rfc3339(period.end)} in the organisation's time "
             f"zone ({period.time_zone}); it can be finalised after that"
         )
-        return RecordPlan(_result(organization_id, "refused", record, None, reason), draft)
+        return RecordPlan(_result(organization_id, "refused", record, None, reason), *draft)
     if not issue:
-        return RecordPlan(_result(organization_id, "draft", record, None), draft)
+        return RecordPlan(_result(organization_id, "draft", record, None), *draft)
     if not record.finalizable:
         reason = (
             f"{len(record.unpriced)} piece(s) of usage have no price, first: "
             f"{record.unpriced[0]}; add the prices to the catalog, then finalise again"
         )
-        return RecordPlan(_result(organization_id, "refused", record, None, reason), draft)
+        return RecordPlan(_result(organization_id, "refused", record, None, reason), *draft)
     number = take_number()
-    issued, head = record.issued_document(number, context.as_of)
+    issued_head, head = record.issued_head(number, context.as_of)
     ledger = tuple(
         (drawn.grant_id, kind, amount)
         for drawn in record.amounts.credits
@@ -224,9 +228,11 @@ def plan_record(
     )
     return RecordPlan(
         _result(organization_id, "finalized", record, number),
-        issued,
+        issued_head,
+        None if as_stored else draft_rest,
         number,
         datetime.fromisoformat(head["issued_at"]),
+        content_hash(issued_head, draft_rest),
         ledger=ledger,
     )
 
@@ -253,12 +259,14 @@ def record_invoice(
     plan = plan_record(context, stored is not None, record, issue=issue, take_number=take_number)
     if plan.delete and stored is not None:
         session.delete(stored)
-    elif plan.document is not None:
+    elif plan.head is not None:
         row = stored or StoredInvoice(
             id=record.id, organization_id=record.organization_id, period=record.period.key
         )
-        row.document = plan.document
+        row.set_document(plan.head, plan.rest)
         row.inputs_hash = record.inputs_hash
+        if plan.number is not None and stored is not None and plan.rest is not None:
+            session.flush()  # the draft's new rest, while it is a draft (R13)
         if plan.number is not None:
             row.status, row.number = "finalized", plan.number
             row.content_hash = plan.content_hash

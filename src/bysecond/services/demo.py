@@ -210,24 +210,24 @@ def _documents(database: Database, month: str) -> list[tuple[bytes, dict[str, An
     """The month's issued documents: the stored bytes and their decoded form."""
     with database.unit_of_work(read_only=True) as uow:
         rows = uow.session.scalars(
-            select(Invoice.document)
+            select(Invoice)
             .where(Invoice.period == month)
             .where(Invoice.status != "draft")
             .order_by(Invoice.number)
         )
-        return [(row, orjson.loads(row)) for row in rows]
+        return [(row.document, orjson.loads(row.document)) for row in rows]
 
 
 def _adjustments(database: Database, month: str, organizations: list[str]) -> dict[str, Decimal]:
     found: dict[str, Decimal] = {}
     with database.unit_of_work(read_only=True) as uow:
-        rows = uow.session.execute(
-            select(Invoice.organization_id, Invoice.document).where(
+        rows = uow.session.scalars(
+            select(Invoice).where(
                 Invoice.period == month, Invoice.organization_id.in_(organizations)
             )
         )
-        for organization_id, document in rows:
-            lines = orjson.loads(document)["lines"]
+        for row in rows:
+            organization_id, lines = row.organization_id, orjson.loads(row.document)["lines"]
             amounts = [Decimal(ln["amount"]) for ln in lines if ln["kind"] == "adjustment"]
             if amounts:
                 found[organization_id] = sum(amounts, Decimal(0))

@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from bysecond.core.document import canonical_json, join_document, split_document
+from bysecond.core.document import canonical_json, join_document, split_document, written_parts
 from bysecond.core.invoice import Invoice, finalize, issue_fields_end
 from bysecond.core.period import BillingPeriod
 
@@ -132,6 +132,16 @@ class InvoiceRecord:
         """The final document's bytes (R13), and its head fields as issued."""
         head = finalize(self.head, number, issued_at)
         return join_document(head, self.rest), head
+
+    def draft_parts(self) -> tuple[bytes, bytes]:
+        """The draft document's bytes as the store keeps them: head, then rest."""
+        return written_parts(self.head, self.rest)
+
+    def issued_head(self, number: str, issued_at: datetime) -> tuple[bytes, dict[str, Any]]:
+        """The issued document's head bytes, and its head fields (R13). Issuing changes
+        only the head: the rest's bytes are the draft's (`draft_parts`)."""
+        head = finalize(self.head, number, issued_at)
+        return written_parts(head, self.rest)[0], head
 
 
 def _split_written(document: Mapping[str, Any], written: bytes) -> tuple[dict[str, Any], bytes]:

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from sqlalchemy import Delete, Engine, Update, event, inspect
+from sqlalchemy import Delete, Engine, Update, event, inspect, select
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.orm import Mapper
 
-from .schema import CreditNote, Invoice, LedgerEntry
+from .schema import CreditNote, Invoice, InvoiceBody, LedgerEntry
 
 MARKER: Final = "bysecond: immutable:"
 INVOICE_MESSAGE: Final = f"{MARKER} a finalized invoice never changes (R13)"
@@ -34,7 +34,7 @@ FROZEN_INVOICE_ATTRIBUTES: Final = (
     "organization_id",
     "period",
     "number",
-    "document",
+    "head",
     "content_hash",
     "issued_at",
 )
@@ -91,6 +91,20 @@ def _refuse_invoice_update(mapper: Mapper[Invoice], connection: Any, target: Inv
 def _refuse_invoice_delete(mapper: Mapper[Invoice], connection: Any, target: Invoice) -> None:
     if _committed_status(target) != "draft":
         raise ImmutableRecordError(f"{INVOICE_MESSAGE}: {target.id} cannot be deleted")
+
+
+@event.listens_for(InvoiceBody, "before_update")
+@event.listens_for(InvoiceBody, "before_delete")
+def _refuse_issued_body_change(
+    mapper: Mapper[InvoiceBody], connection: Any, target: InvoiceBody
+) -> None:
+    # The rest of an issued document is as frozen as its head. A draft's rest changes
+    # before the draft is issued, never in the same statement (services/billing.py).
+    status = connection.execute(
+        select(Invoice.status).where(Invoice.id == target.invoice_id)
+    ).scalar()
+    if status is not None and status != "draft":
+        raise ImmutableRecordError(f"{INVOICE_MESSAGE}: document of {target.invoice_id}")
 
 
 @event.listens_for(LedgerEntry, "before_update")

@@ -26,7 +26,9 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from bysecond.core.invoice import stored_parts
 
 from .types import ExactDecimal, Instant
 
@@ -227,12 +229,52 @@ class Invoice(Base):
     period: Mapped[str] = mapped_column(String(7))  # 'YYYY-MM' in the billing time zone
     status: Mapped[str] = mapped_column(String(16), default="draft", server_default="draft")
     number: Mapped[str | None] = mapped_column(String(16), unique=True)  # 'YYYY-NNNNNN'
-    document: Mapped[bytes] = mapped_column(LargeBinary)  # the exact JSON bytes
-    content_hash: Mapped[str | None] = mapped_column(String(64))  # sha256 hex of `document`
+    # The document's exact JSON bytes are `head` then `InvoiceBody.rest`. The head runs
+    # through the fields issuing sets (number, status, issued_at: a few hundred bytes);
+    # the rest, 10-100 KB with a detail per instance run, is written when the invoice is
+    # computed and never when it is issued, so issuing rewrites a small row only.
+    head: Mapped[bytes] = mapped_column(LargeBinary)
+    content_hash: Mapped[str | None] = mapped_column(String(64))  # sha256 hex of the document
     issued_at: Mapped[datetime | None] = mapped_column(Instant)
     # What the document was computed from (batch/inputs.py), written by the batch path:
     # a draft whose inputs hash the same is issued as it stands. Not part of the document.
     inputs_hash: Mapped[str | None] = mapped_column(String(64))
+    body: Mapped[InvoiceBody] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    @property
+    def document(self) -> bytes:
+        """The document's exact bytes."""
+        return self.head + self.body.rest
+
+    @document.setter
+    def document(self, written: bytes) -> None:
+        head, rest = stored_parts(written)
+        self.set_document(head, rest)
+
+    def set_document(self, head: bytes, rest: bytes | None) -> None:
+        """The document as its two parts; a rest of None keeps the stored one."""
+        self.head = head
+        if rest is None:
+            return
+        body: InvoiceBody | None = self.body  # None only for a new invoice
+        if body is None:
+            self.body = InvoiceBody(rest=rest)
+        else:
+            body.rest = rest
+
+
+class InvoiceBody(Base):
+    """The bytes of an invoice's document after its head (`Invoice.head`). Like the head,
+    they never change once the invoice is issued (R13, store/immutability.py)."""
+
+    __tablename__ = "invoice_bodies"
+
+    invoice_id: Mapped[str] = mapped_column(
+        ForeignKey("invoices.id", ondelete="CASCADE"), primary_key=True
+    )
+    rest: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class CreditNote(Base):

@@ -73,16 +73,18 @@ def last_billing_run(session: Session, now: datetime) -> BillingRun | None:
     if period is None:
         return None
     invoices = session.execute(
-        select(Invoice.organization_id, Invoice.status, Invoice.document, Organization.time_zone)
+        select(Invoice, Organization.time_zone)
         .join(Organization, Organization.id == Invoice.organization_id)
         .where(Invoice.period == period)
         .order_by(Invoice.organization_id)
     ).all()
-    counts = Counter("draft" if row.status == "draft" else "finalized" for row in invoices)
+    counts = Counter(
+        "draft" if invoice.status == "draft" else "finalized" for invoice, _ in invoices
+    )
     refused = [
-        Refusal(row.organization_id, _reason(row.document))
-        for row in invoices
-        if row.status == "draft" and BillingPeriod.parse(period, row.time_zone).end <= now
+        Refusal(invoice.organization_id, _reason(invoice.document))
+        for invoice, time_zone in invoices
+        if invoice.status == "draft" and BillingPeriod.parse(period, time_zone).end <= now
     ]
     return BillingRun(period, counts["finalized"], counts["draft"], refused)
 
