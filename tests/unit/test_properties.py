@@ -384,7 +384,8 @@ def test_R13_a_record_writes_the_draft_and_the_issued_document_as_the_invoice_do
     document = invoice.document()
     issued_at = OCTOBER.end + timedelta(days=1, microseconds=7)
     assert record.draft_document() == canonical_json(document)
-    issued, head = record.issued_document("2026-000042", issued_at)
+    issued_head, head = record.issued_head("2026-000042", issued_at)
+    issued = issued_head + record.draft_parts()[1]
     assert issued == canonical_json(finalize(document, "2026-000042", issued_at))
     assert head["number"] == "2026-000042" and head["issued_at"] == rfc3339(issued_at)
     s = invoice.settlement
@@ -402,8 +403,6 @@ def test_R13_a_record_writes_the_draft_and_the_issued_document_as_the_invoice_do
     draft_head, rest = record.draft_parts()
     assert draft_head + rest == record.draft_document()
     assert stored_parts(record.draft_document()) == (draft_head, rest)
-    issued_head, _ = record.issued_head("2026-000042", issued_at)
-    assert issued_head + rest == issued
     assert stored_parts(issued) == (issued_head, rest)
     assert content_hash(issued_head, rest) == content_hash(issued)
 

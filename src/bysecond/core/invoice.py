@@ -461,17 +461,19 @@ def issue_fields_end(document: Mapping[str, Any]) -> int:
     return max(keys.index(name) for name in ISSUE_FIELDS) + 1
 
 
-def stored_parts(written: bytes) -> tuple[bytes, bytes]:
+def stored_parts(written: bytes, document: Any = None) -> tuple[bytes, bytes]:
     """A written document's bytes cut after its last field issuing sets, as
     `written_parts` cuts them: (head, rest), whose concatenation is `written`.
+    `document` is `written` decoded, when the caller has already decoded it.
 
     Bytes not in the canonical form, or without those fields, are all rest: the cut
     never changes a byte, only where the bytes are kept.
     """
-    try:
-        document = orjson.loads(written)
-    except orjson.JSONDecodeError:
-        return b"", written
+    if document is None:
+        try:
+            document = orjson.loads(written)
+        except orjson.JSONDecodeError:
+            return b"", written
     if not isinstance(document, dict) or not all(name in document for name in ISSUE_FIELDS):
         return b"", written
     head = dict(list(document.items())[: issue_fields_end(document)])

@@ -22,8 +22,8 @@ from typing import Any
 
 import orjson
 
-from bysecond.core.document import canonical_json, join_document, split_document, written_parts
-from bysecond.core.invoice import Invoice, finalize, issue_fields_end
+from bysecond.core.document import join_document, split_document, written_parts
+from bysecond.core.invoice import Invoice, finalize, issue_fields_end, stored_parts
 from bysecond.core.period import BillingPeriod
 
 
@@ -128,11 +128,6 @@ class InvoiceRecord:
     def draft_document(self) -> bytes:
         return join_document(self.head, self.rest)
 
-    def issued_document(self, number: str, issued_at: datetime) -> tuple[bytes, dict[str, Any]]:
-        """The final document's bytes (R13), and its head fields as issued."""
-        head = finalize(self.head, number, issued_at)
-        return join_document(head, self.rest), head
-
     def draft_parts(self) -> tuple[bytes, bytes]:
         """The draft document's bytes as the store keeps them: head, then rest."""
         return written_parts(self.head, self.rest)
@@ -148,12 +143,11 @@ def _split_written(document: Mapping[str, Any], written: bytes) -> tuple[dict[st
     """`split_document` of a stored document, taking the rest from its bytes as written.
 
     The stored bytes are the canonical form, so they begin with the head's own canonical
-    form; the rest is then a slice of them, not written again. Bytes in another form (a
-    document stored by hand) are split by writing them anew.
+    form (`stored_parts` finds it); the rest is then a slice of them, not written again.
+    Bytes in another form (a document stored by hand) are split by writing them anew.
     """
-    fields = list(document.items())[: issue_fields_end(document)]
-    head = dict(fields)
-    opening = canonical_json(head)[:-1] + b","
-    if written.startswith(opening):
-        return head, written[len(opening) :]
-    return split_document(document, len(fields))
+    fields = issue_fields_end(document)
+    head_bytes, rest = stored_parts(written, document)
+    if head_bytes:
+        return dict(list(document.items())[:fields]), rest.removeprefix(b",")
+    return split_document(document, fields)
