@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import insert, inspect, select, text
+from sqlalchemy import Connection, insert, inspect, select, text
 
 from bysecond.core.catalog import default_catalog
 from bysecond.store.database import open_database
@@ -25,18 +29,60 @@ def test_migrations_build_exactly_the_schema_the_models_declare(database_url: st
     assert differences == []
 
 
-def test_migrations_go_down_to_nothing_and_up_again(fresh_database_url: str) -> None:
-    from alembic import command
-    from alembic.config import Config
-
+def _migrations(connection: Connection | None = None) -> Config:
+    """Alembic's configuration as `store.database` builds it, on `connection`."""
     from bysecond.store.database import MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def test_the_code_s_schema_revision_is_the_migrations_head() -> None:
+    from alembic.script import ScriptDirectory
+
+    from bysecond.store.database import SCHEMA_REVISION
+
+    assert ScriptDirectory.from_config(_migrations()).get_heads() == [SCHEMA_REVISION]
+
+
+def test_a_store_at_the_code_s_revision_opens_without_loading_alembic(
+    fresh_database_url: str,
+) -> None:
+    """Every command and every worker process opens the store: a store already migrated
+    is checked by its revision alone, and a store at an earlier one is still migrated."""
+    open_database(fresh_database_url).close()
+    probe = (
+        "import sys; from bysecond.store.database import open_database;"
+        f"open_database({fresh_database_url!r}).close();"
+        "print(sorted({'alembic', 'psycopg'} & set(sys.modules)))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split()
+    expected = "['psycopg']" if fresh_database_url.startswith("postgresql") else "[]"
+    assert loaded == [expected]
+
+    from bysecond.store.database import SCHEMA_REVISION, schema_revision
 
     database = open_database(fresh_database_url)
     with database.engine.begin() as connection:
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS))
-        config.attributes["connection"] = connection
-        command.downgrade(config, "base")
+        command.downgrade(_migrations(connection), "0004")
+        assert "invoice_bodies" not in inspect(connection).get_table_names()
+    database.close()
+    reopened = open_database(fresh_database_url)  # behind: migrated as before
+    with reopened.engine.connect() as connection:
+        assert schema_revision(connection) == SCHEMA_REVISION
+        assert "invoice_bodies" in inspect(connection).get_table_names()
+    reopened.close()
+
+
+def test_migrations_go_down_to_nothing_and_up_again(fresh_database_url: str) -> None:
+    database = open_database(fresh_database_url)
+    with database.engine.begin() as connection:
+        command.downgrade(_migrations(connection), "base")
         assert set(inspect(connection).get_table_names()) == {"alembic_version"}
     database.close()
     reopened = open_database(fresh_database_url)
@@ -58,11 +104,8 @@ _WHOLE = {
 def test_migration_0005_keeps_every_document_byte_for_byte_both_ways(
     fresh_database_url: str,
 ) -> None:
-    from alembic import command
-    from alembic.config import Config
     from sqlalchemy import column, table
 
-    from bysecond.store.database import MIGRATIONS
     from bysecond.store.immutability import ImmutableRecordError
     from bysecond.store.types import Instant
 
@@ -75,13 +118,10 @@ def test_migration_0005_keeps_every_document_byte_for_byte_both_ways(
         column("issued_at", Instant()),
     )
     database = open_database(fresh_database_url)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
 
     def migrate(step: str, revision: str) -> None:
         with database.engine.begin() as connection:
-            config.attributes["connection"] = connection
-            getattr(command, step)(config, revision)
+            getattr(command, step)(_migrations(connection), revision)
 
     def documents() -> dict[str, bytes]:
         with database.engine.connect() as connection:

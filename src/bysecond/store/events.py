@@ -14,7 +14,6 @@ from operator import itemgetter
 from typing import Any, Final
 
 import orjson
-from psycopg import errors
 from sqlalchemy import Connection, exists, func, select, text
 
 from bysecond.core.events import Event, stored_event
@@ -101,6 +100,8 @@ def insert_new_events(connection: Connection, rows: Sequence[EventRow]) -> dict[
         left_out = stored_hashes(connection, keys, stored_through=last)
         _check_left_out(len(rows) - inserted, left_out)
         return left_out
+    from psycopg import errors  # here: a store on SQLite never loads the PostgreSQL driver
+
     ordered = sorted(rows, key=_KEY)
     driver: Any = connection.connection.driver_connection
     direct = connection.begin_nested()
