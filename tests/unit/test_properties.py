@@ -11,6 +11,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -398,13 +399,26 @@ def test_R13_a_record_writes_the_draft_and_the_issued_document_as_the_invoice_do
     )
     assert record.unpriced == tuple(a.message for a in invoice.unpriced)
     # A stored draft reads back as the same record (a draft issued as it stands).
-    assert InvoiceRecord.of_draft(record.draft_document()) == replace(record, from_draft=True)
+    assert InvoiceRecord.of_draft(*record.draft_parts()) == replace(record, from_draft=True)
+    # Kept whole (a document not cut at its head), it reads back the same.
+    whole = InvoiceRecord.of_draft(b"", record.draft_document())
+    assert whole == replace(record, from_draft=True)
     # The store keeps a document as head and rest; issuing rewrites the head alone.
     draft_head, rest = record.draft_parts()
     assert draft_head + rest == record.draft_document()
     assert stored_parts(record.draft_document()) == (draft_head, rest)
     assert stored_parts(issued) == (issued_head, rest)
     assert content_hash(issued_head, rest) == content_hash(issued)
+
+
+def test_R13_only_a_stored_draft_reads_back_as_a_record() -> None:
+    record = InvoiceRecord.of(bill([]))
+    issued_head, _ = record.issued_head("2026-000001", OCTOBER.end)
+    rest = record.draft_parts()[1]
+    with pytest.raises(ValueError, match="is finalized, not a draft"):
+        InvoiceRecord.of_draft(issued_head, rest)
+    with pytest.raises(ValueError, match="cannot be read back: Object missing required field"):
+        InvoiceRecord.of_draft(b"", b'{"id": "inv-1", "status": "draft"}')
 
 
 @given(

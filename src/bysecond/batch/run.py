@@ -276,7 +276,7 @@ def _unchanged_drafts(
             )
         )
         return {
-            org: InvoiceRecord.of_draft(bytes(head) + bytes(rest), stored[org])
+            org: InvoiceRecord.of_draft(bytes(head), bytes(rest), stored[org])
             for org, head, rest in connection.execute(documents)
         }
 

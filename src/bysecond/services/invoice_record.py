@@ -20,6 +20,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 import orjson
 
 from bysecond.core.document import join_document, split_document, written_parts
@@ -89,32 +90,44 @@ class InvoiceRecord:
         )
 
     @classmethod
-    def of_draft(cls, written: bytes, inputs_hash: str | None = None) -> InvoiceRecord:
-        """The record of a stored draft document, equal to the one its invoice gave."""
-        document = orjson.loads(written)
-        if document["status"] != "draft":
-            raise ValueError(f"invoice {document['id']} is {document['status']}, not a draft")
-        head, rest = _split_written(document, written)
-        period = document["period"]
+    def of_draft(cls, head: bytes, rest: bytes, inputs_hash: str | None = None) -> InvoiceRecord:
+        """The record of a stored draft, equal to the one its invoice gave; `head` and
+        `rest` are the document's bytes as the store keeps them (`stored_parts`).
+
+        Only the figures storing needs are decoded (`_StoredDraft`): the lines' details,
+        nine tenths of a document, are skipped over, not made into objects. A document
+        the store keeps whole (not in the canonical form) is decoded whole.
+        """
+        written = head + rest
+        try:
+            draft = _STORED_DRAFT.decode(written)
+        except msgspec.MsgspecError as error:
+            raise ValueError(f"a stored draft cannot be read back: {error}") from None
+        if draft.status != "draft":
+            raise ValueError(f"invoice {draft.id} is {draft.status}, not a draft")
+        if head:  # the canonical form cut after its head (core.invoice.stored_parts)
+            fields, rest = orjson.loads(head + b"}"), rest.removeprefix(b",")
+        else:
+            fields, rest = _split_written(orjson.loads(written), written)
         amounts = SettledAmounts(
-            Decimal(document["subtotal"]),
-            Decimal(document["promotional_credits_applied"]),
-            Decimal(document["prepaid_credits_applied"]),
-            Decimal(document["total"]),
-            Decimal(document["amount_due"]),
+            Decimal(draft.subtotal),
+            Decimal(draft.promotional_credits_applied),
+            Decimal(draft.prepaid_credits_applied),
+            Decimal(draft.total),
+            Decimal(draft.amount_due),
             tuple(
-                CreditDrawn(use["grant_id"], Decimal(use["applied"]), Decimal(use["expired"]))
-                for use in document["credits"]
+                CreditDrawn(use.grant_id, Decimal(use.applied), Decimal(use.expired))
+                for use in draft.credits
             ),
         )
         return cls(
-            document["id"],
-            document["organization_id"],
-            BillingPeriod.parse(period["key"], period["time_zone"]),
-            bool(document["lines"]),
-            tuple(a["message"] for a in document["anomalies"] if a["kind"] == "unpriced"),
+            draft.id,
+            draft.organization_id,
+            BillingPeriod.parse(draft.period.key, draft.period.time_zone),
+            bool(draft.lines),
+            tuple(a.message for a in draft.anomalies if a.kind == "unpriced"),
             amounts,
-            head,
+            fields,
             rest,
             inputs_hash,
             from_draft=True,
@@ -137,6 +150,43 @@ class InvoiceRecord:
         only the head: the rest's bytes are the draft's (`draft_parts`)."""
         head = finalize(self.head, number, issued_at)
         return written_parts(head, self.rest)[0], head
+
+
+class _Period(msgspec.Struct, frozen=True):
+    key: str
+    time_zone: str
+
+
+class _CreditUse(msgspec.Struct, frozen=True):
+    grant_id: str
+    applied: str
+    expired: str
+
+
+class _Anomaly(msgspec.Struct, frozen=True):
+    kind: str
+    message: str
+
+
+class _StoredDraft(msgspec.Struct, frozen=True):
+    """The fields of a draft document (core.invoice's `_document`) a record holds;
+    msgspec passes over the others, and over each line's content (`msgspec.Raw`)."""
+
+    id: str
+    status: str
+    organization_id: str
+    period: _Period
+    lines: list[msgspec.Raw]
+    subtotal: str
+    promotional_credits_applied: str
+    prepaid_credits_applied: str
+    total: str
+    amount_due: str
+    credits: list[_CreditUse]
+    anomalies: list[_Anomaly]
+
+
+_STORED_DRAFT = msgspec.json.Decoder(_StoredDraft)
 
 
 def _split_written(document: Mapping[str, Any], written: bytes) -> tuple[dict[str, Any], bytes]:
