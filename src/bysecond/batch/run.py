@@ -275,9 +275,13 @@ def _unchanged_drafts(
                 StoredInvoice.status == "draft",
             )
         )
+        # The rest is read for the figures only: it stays in the store, which hashes the
+        # issued document there (store/invoice_hash.py). A document kept whole, not cut
+        # at its head (written by hand), is computed again instead.
         return {
-            org: InvoiceRecord.of_draft(bytes(head), bytes(rest), stored[org])
+            org: InvoiceRecord.of_draft(bytes(head), bytes(rest), stored[org]).rest_left_stored()
             for org, head, rest in connection.execute(documents)
+            if head
         }
 
 

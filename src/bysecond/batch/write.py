@@ -27,6 +27,7 @@ from bysecond.services.billing import (
 )
 from bysecond.services.invoice_record import InvoiceRecord
 from bysecond.store.database import Database
+from bysecond.store.invoice_hash import issued_document_hash
 from bysecond.store.invoices import InvoiceNumbers
 from bysecond.store.schema import Invoice as StoredInvoice
 from bysecond.store.schema import InvoiceBody, LedgerEntry
@@ -50,21 +51,29 @@ _UPDATE_DRAFT: Final = (
     .where(_IS_DRAFT)
     .values(head=_value("head"), inputs_hash=_value("inputs_hash"))
 )
+
+
 # Issuing writes the head: the rest of the document is the draft's, already stored
 # (store/schema.py), unless the invoice was computed again, and then it is written
 # while the invoice is still a draft.
-_ISSUE_DRAFT: Final = (
-    update(_INVOICES)
-    .where(_IS_DRAFT)
-    .values(
-        status="finalized",
-        number=_value("number"),
-        head=_value("head"),
-        content_hash=_value("content_hash"),
-        issued_at=_value("issued_at"),
-        inputs_hash=_value("inputs_hash"),
+def _issuing(content_hash: Any) -> Any:
+    return (
+        update(_INVOICES)
+        .where(_IS_DRAFT)
+        .values(
+            status="finalized",
+            number=_value("number"),
+            head=_value("head"),
+            content_hash=content_hash,
+            issued_at=_value("issued_at"),
+            inputs_hash=_value("inputs_hash"),
+        )
     )
-)
+
+
+_ISSUE_DRAFT: Final = _issuing(_value("content_hash"))
+# A draft taken as it stands: the store hashes the issued head with the rest it holds.
+_ISSUE_STORED_DRAFT: Final = _issuing(issued_document_hash(_value("head"), bindparam("invoice_id")))
 _UPDATE_REST: Final = (
     update(_BODIES)
     .where(_BODIES.c.invoice_id == bindparam("draft_id"))
@@ -81,6 +90,7 @@ class _Pending:
     deleted: list[dict[str, Any]] = field(default_factory=list)
     drafts: list[dict[str, Any]] = field(default_factory=list)
     issued: list[dict[str, Any]] = field(default_factory=list)
+    issued_stored: list[dict[str, Any]] = field(default_factory=list)  # hashed in the store
     rests: list[dict[str, Any]] = field(default_factory=list)  # of stored drafts
     new: list[dict[str, Any]] = field(default_factory=list)
     new_rests: list[dict[str, Any]] = field(default_factory=list)
@@ -120,7 +130,8 @@ class _Pending:
                     }
                 )
             else:
-                self.issued.append(
+                issued = self.issued if plan.content_hash is not None else self.issued_stored
+                issued.append(
                     {
                         "invoice_id": record.id,
                         "new_number": plan.number,
@@ -150,12 +161,14 @@ class _Pending:
         _each(connection, _UPDATE_REST, self.rests)  # before issuing: a draft's rest only
         _each(connection, _UPDATE_DRAFT, self.drafts)
         _each(connection, _ISSUE_DRAFT, self.issued)
+        _each(connection, _ISSUE_STORED_DRAFT, self.issued_stored)
         if self.new:
             connection.execute(insert(_INVOICES), self.new)
             connection.execute(insert(_BODIES), self.new_rests)
         if self.ledger:
             connection.execute(insert(_LEDGER), self.ledger)
         self.deleted, self.drafts, self.issued, self.rests = [], [], [], []
+        self.issued_stored = []
         self.new, self.new_rests, self.ledger = [], [], []
 
 

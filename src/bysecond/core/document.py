@@ -52,10 +52,12 @@ def written_parts(head: Mapping[str, Any], rest: bytes) -> tuple[bytes, bytes]:
     Their concatenation is the whole document. The store keeps the two apart, so that
     issuing an invoice rewrites only the few bytes of its head (store/schema.py).
     """
-    if not head:
-        return b"{", rest
-    written = canonical_json(head)[:-1]
-    return written, (rest if rest == b"}" else b"," + rest)
+    return written_head(head), (rest if rest == b"}" or not head else b"," + rest)
+
+
+def written_head(head: Mapping[str, Any]) -> bytes:
+    """The head's part of `written_parts`, which does not depend on the rest."""
+    return canonical_json(head)[:-1] if head else b"{"
 
 
 def content_hash(document_bytes: bytes, *more: bytes) -> str:

@@ -176,7 +176,9 @@ class RecordPlan:
     rest: bytes | None = None
     number: str | None = None  # issued: its number, date and hash go with the head
     issued_at: datetime | None = None
-    content_hash: str | None = None  # of the whole issued document (R13)
+    # Of the whole issued document (R13); None when issuing a draft whose rest is left
+    # in the store (InvoiceRecord.rest_left_stored): the store hashes it there.
+    content_hash: str | None = None
     delete: bool = False  # the stored draft goes: nothing is left to bill
     ledger: tuple[tuple[str, str, Decimal], ...] = ()  # (grant, applied|expired, amount)
 
@@ -196,12 +198,11 @@ def plan_record(
     if nothing_to_bill and not any(c.expired for c in record.amounts.credits):
         # A draft with nothing left to bill is removed.
         return RecordPlan(OrganizationResult(organization_id, "no_usage"), delete=stored)
-    draft_head, draft_rest = record.draft_parts()
     # A stored draft taken as it stands is not written again; issuing it writes its head.
     as_stored = stored and record.from_draft
-    draft: tuple[bytes | None, bytes | None] = (
-        (None, None) if as_stored else (draft_head, draft_rest)
-    )
+    if record.rest is None and not as_stored:
+        raise ValueError(f"invoice {record.id} has no stored draft to take its rest from")
+    draft: tuple[bytes | None, bytes | None] = (None, None) if as_stored else record.draft_parts()
     if issue and context.as_of < period.end:
         # R1/R13: a period ends at midnight in the organisation's own time zone; until
         # then its usage is not complete and the invoice stays a draft.
@@ -226,13 +227,15 @@ def plan_record(
         for kind, amount in (("applied", drawn.applied), ("expired", drawn.expired))
         if amount
     )
+    # A rest left in the store is hashed there, with the issued head (store/invoice_hash.py).
+    hashed = None if record.rest is None else content_hash(issued_head, record.draft_parts()[1])
     return RecordPlan(
         _result(organization_id, "finalized", record, number),
         issued_head,
-        None if as_stored else draft_rest,
+        draft[1],
         number,
         datetime.fromisoformat(head["issued_at"]),
-        content_hash(issued_head, draft_rest),
+        hashed,
         ledger=ledger,
     )
 
@@ -269,7 +272,7 @@ def record_invoice(
             session.flush()  # the draft's new rest, while it is a draft (R13)
         if plan.number is not None:
             row.status, row.number = "finalized", plan.number
-            row.content_hash = plan.content_hash
+            row.content_hash = plan.content_hash or content_hash(plan.head, row.body.rest)
             row.issued_at = plan.issued_at
         if stored is None:
             session.add(row)

@@ -15,7 +15,7 @@ computed is issued as it stands instead of being computed again (batch/inputs.py
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -23,7 +23,7 @@ from typing import Any
 import msgspec
 import orjson
 
-from bysecond.core.document import join_document, split_document, written_parts
+from bysecond.core.document import join_document, split_document, written_head, written_parts
 from bysecond.core.invoice import Invoice, finalize, issue_fields_end, stored_parts
 from bysecond.core.period import BillingPeriod
 
@@ -58,7 +58,9 @@ class InvoiceRecord:
     unpriced: tuple[str, ...]  # the message of each piece of usage that has no price
     amounts: SettledAmounts
     head: dict[str, Any]  # the document's first fields, up to the last one issuing sets
-    rest: bytes  # the other fields, written (core.document.split_document)
+    # The other fields, written (core.document.split_document); None for a stored
+    # draft's record whose rest is left in the store (`rest_left_stored`).
+    rest: bytes | None
     # What the invoice was computed from (batch/inputs.py), when the batch path knows it;
     # stored with the draft so that an unchanged draft is issued without recomputing it.
     inputs_hash: str | None = None
@@ -138,18 +140,34 @@ class InvoiceRecord:
         """An invoice with usage that has no price cannot be issued."""
         return not self.unpriced
 
+    def rest_left_stored(self) -> InvoiceRecord:
+        """This stored draft's record without its rest, which stays in the store.
+
+        Issuing such a draft writes its head alone, and the store hashes the issued
+        document where the rest is (store.invoices.issued_document_hash): the rest, nine
+        tenths of the document, does not travel from the worker that read it.
+        """
+        if not self.from_draft:
+            raise ValueError("only a stored draft's rest is left in the store")
+        return replace(self, rest=None)
+
     def draft_document(self) -> bytes:
-        return join_document(self.head, self.rest)
+        return join_document(self.head, self._rest())
 
     def draft_parts(self) -> tuple[bytes, bytes]:
         """The draft document's bytes as the store keeps them: head, then rest."""
-        return written_parts(self.head, self.rest)
+        return written_parts(self.head, self._rest())
 
     def issued_head(self, number: str, issued_at: datetime) -> tuple[bytes, dict[str, Any]]:
         """The issued document's head bytes, and its head fields (R13). Issuing changes
         only the head: the rest's bytes are the draft's (`draft_parts`)."""
         head = finalize(self.head, number, issued_at)
-        return written_parts(head, self.rest)[0], head
+        return written_head(head), head
+
+    def _rest(self) -> bytes:
+        if self.rest is None:
+            raise ValueError(f"the rest of draft {self.id} was left in the store")
+        return self.rest
 
 
 class _Period(msgspec.Struct, frozen=True):

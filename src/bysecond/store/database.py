@@ -19,7 +19,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool, StaticPool
 
-from . import immutability
+from . import immutability, invoice_hash
 from .prices import seed_default_catalog
 
 DATABASE_URL_ENV: Final = "BYSECOND_DATABASE_URL"
@@ -219,6 +219,10 @@ def _configure_sqlite_connection(dbapi_connection: Any, record: Any) -> None:
         cursor.execute("PRAGMA journal_size_limit = 67108864")
     finally:
         cursor.close()
+    # Issuing a stored draft hashes its document where the rest is (store/invoice_hash.py).
+    dbapi_connection.create_function(
+        invoice_hash.SQLITE_FUNCTION, 2, invoice_hash.sha256_hex, deterministic=True
+    )
 
 
 def _begin_sqlite_transaction(connection: Connection) -> None:
