@@ -202,7 +202,8 @@ def plan_record(
     as_stored = stored and record.from_draft
     if record.rest is None and not as_stored:
         raise ValueError(f"invoice {record.id} has no stored draft to take its rest from")
-    draft: tuple[bytes | None, bytes | None] = (None, None) if as_stored else record.draft_parts()
+    parts = None if record.rest is None else record.draft_parts()
+    draft: tuple[bytes | None, bytes | None] = (None, None) if as_stored or parts is None else parts
     if issue and context.as_of < period.end:
         # R1/R13: a period ends at midnight in the organisation's own time zone; until
         # then its usage is not complete and the invoice stays a draft.
@@ -228,7 +229,7 @@ def plan_record(
         if amount
     )
     # A rest left in the store is hashed there, with the issued head (store/invoice_hash.py).
-    hashed = None if record.rest is None else content_hash(issued_head, record.draft_parts()[1])
+    hashed = None if parts is None else content_hash(issued_head, parts[1])
     return RecordPlan(
         _result(organization_id, "finalized", record, number),
         issued_head,

@@ -144,7 +144,7 @@ class InvoiceRecord:
         """This stored draft's record without its rest, which stays in the store.
 
         Issuing such a draft writes its head alone, and the store hashes the issued
-        document where the rest is (store.invoices.issued_document_hash): the rest, nine
+        document where the rest is (store.invoice_hash.issued_document_hash): the rest, nine
         tenths of the document, does not travel from the worker that read it.
         """
         if not self.from_draft:
