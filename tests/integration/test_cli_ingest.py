@@ -151,14 +151,14 @@ def test_cli_ingest_that_loses_its_database_midway_says_so_in_one_line_and_exits
     database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     events = _write(tmp_path / "events.jsonl", [line(raw) for raw in many(30)])
-    real = cli_ingest.ingest_events
+    real = cli_ingest.ingest_chunks
 
     def failing_after_one_chunk(*args: Any, **kwargs: Any) -> Iterator[Any]:
         reports = real(*args, **kwargs)
         yield next(reports)
         raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
 
-    monkeypatch.setattr(cli_ingest, "ingest_events", failing_after_one_chunk)
+    monkeypatch.setattr(cli_ingest, "ingest_chunks", failing_after_one_chunk)
     result = runner.invoke(app, ["ingest", str(events), "--db", database_url, "--chunk-size", "10"])
     assert result.exit_code == 3
     assert result.stderr.strip().splitlines() == [

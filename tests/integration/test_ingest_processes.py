@@ -9,7 +9,8 @@ import orjson
 from sqlalchemy import select
 
 from bysecond.services.credits import WelcomeCredit
-from bysecond.services.ingest import ingest
+from bysecond.services.ingest import ingest, ingest_chunks
+from bysecond.services.line_chunks import LineChunk, LineCutter
 from bysecond.store.database import open_database
 from bysecond.store.schema import (
     Addon,
@@ -127,6 +128,45 @@ def test_writing_processes_store_what_one_process_stores(
     expected = _state(database_url)
     assert expected["grants"] and expected["anomalies"] and expected["addons"]
     assert _state(fresh_database_url) == expected
+
+
+def _line_chunks(data: bytes, size: int, block: int) -> list[LineChunk]:
+    cutter = LineCutter(size)
+    chunks = [c for at in range(0, len(data), block) for c in cutter.feed(data[at : at + block])]
+    return chunks + list(cutter.finish())
+
+
+def test_whole_lines_sent_as_blocks_store_what_lines_one_by_one_store(
+    database_url: str, fresh_database_url: str
+) -> None:
+    """The CLI's way (services/line_chunks.py): the calling process never splits lines."""
+    lines = [item if item.endswith(b"\n") else item + b"\n" for item in _items()]
+    answers = []
+    for url, chunks, workers in (
+        (database_url, None, 0),
+        (fresh_database_url, _line_chunks(b"".join(lines), 30, 997), 2),
+    ):
+        database = open_database(url)
+        try:
+            if chunks is None:
+                reports = list(
+                    ingest(database, lines, clock=clock, chunk_size=30, welcome=WelcomeCredit())
+                )
+            else:
+                reports = list(
+                    ingest_chunks(
+                        database, chunks, clock=clock, workers=workers, welcome=WelcomeCredit()
+                    )
+                )
+        finally:
+            database.close()
+        answers.append([(r.start, r.size, [o.as_json() for o in r.outcomes()]) for r in reports])
+    inline, blocks = answers
+    assert blocks == inline
+    assert len(inline) == 9  # 264 lines in chunks of 30: the processes took part
+    statuses = [o["status"] for _, _, outcomes in inline for o in outcomes]
+    assert statuses.count("rejected") == 2 and statuses.count("duplicate") == 1
+    assert _state(fresh_database_url) == _state(database_url)
 
 
 def test_stopping_early_stores_nothing_beyond_the_reports_taken(database_url: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import io
 import os
 import sys
 import time
@@ -19,8 +20,8 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.exc import DBAPIError
 
-from bysecond.services.ingest import ChunkReport, Outcome, Status
-from bysecond.services.ingest import ingest as ingest_events
+from bysecond.services.ingest import ChunkReport, Outcome, Status, ingest_chunks
+from bysecond.services.line_chunks import LineChunk, LineCutter
 from bysecond.store.database import printable_url
 
 from . import context
@@ -33,23 +34,31 @@ INTERRUPTED = 130
 CHUNK_SIZE = 20_000
 
 
+# Inputs are read by blocks of this many bytes, a few thousand events each.
+READ_BLOCK = 1 << 20
+
+
 @dataclass
 class Inputs:
-    """The lines of every input in turn, and where each item index came from."""
+    """The lines of every input in turn, cut into chunks, and where each item index
+    came from."""
 
     names: list[str]
     bytes_read: int = 0
     _starts: list[int] = field(default_factory=list)  # first item index of each input
-    _count: int = 0
 
-    def lines(self) -> Iterator[bytes]:
+    def chunks(self, size: int) -> Iterator[LineChunk]:
+        """Chunks of `size` lines (the last one shorter), read by blocks of bytes: as
+        much as is there, up to READ_BLOCK (a pipe is not waited on to fill a block)."""
+        cutter = LineCutter(size)
         for name in self.names:
-            self._starts.append(self._count)
+            self._starts.append(cutter.lines_seen)
             with _open(name) as stream:
-                for line in stream:
-                    self.bytes_read += len(line)
-                    self._count += 1
-                    yield line
+                while block := stream.read1(READ_BLOCK):
+                    self.bytes_read += len(block)
+                    yield from cutter.feed(block)
+                yield from cutter.end_input()
+        yield from cutter.finish()
 
     def place(self, index: int) -> tuple[str, int]:
         """(input name, line number from 1) of the item at `index`."""
@@ -163,10 +172,9 @@ def ingest(
     try:
         with _progress(json_output) as progress, _journal(journal) as log:
             task = progress.add_task("ingesting", total=inputs.size())
-            reports = ingest_events(
+            reports = ingest_chunks(
                 database,
-                inputs.lines(),
-                chunk_size=chunk_size,
+                inputs.chunks(chunk_size),
                 workers=(os.cpu_count() or 1) if workers is None else workers,
                 welcome=context.settings().welcome,
             )
@@ -224,7 +232,7 @@ def _check_inputs(files: list[str]) -> None:
             raise fail(f"{name}: cannot be read")
 
 
-def _open(name: str) -> IO[bytes]:
+def _open(name: str) -> io.BufferedReader:
     if name == STDIN:
         return os.fdopen(os.dup(sys.stdin.fileno()), "rb")
     return open(name, "rb")

@@ -39,6 +39,7 @@ from bysecond.store.types import from_micros
 
 from .credits import WelcomeCredit, give_welcome_credits
 from .event_rows import PreparedChunk, Raw, Refusal, prepare_chunk, prepare_marshalled
+from .line_chunks import LineChunk
 from .pricing import UNPRICED, PriceCheck
 from .registrations import Registered, Registrations
 
@@ -46,6 +47,8 @@ DEFAULT_CHUNK_SIZE: Final = 10_000
 # Starting a validating process costs about as much as validating 30,000 events here.
 _WORTH_PROCESSES: Final = 3
 Clock = Callable[[], datetime]
+# A chunk: raw items, or whole JSON lines as read (split by whoever validates them).
+Chunk = list[Raw] | LineChunk
 
 
 class Status(StrEnum):
@@ -194,12 +197,33 @@ def ingest(
     """
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
+    yield from ingest_chunks(
+        database, _chunks(items, chunk_size), clock=clock, workers=workers, welcome=welcome
+    )
+
+
+def ingest_chunks(
+    database: Database,
+    chunks: Iterable[Chunk],
+    *,
+    clock: Clock | None = None,
+    workers: int = 0,
+    welcome: WelcomeCredit | None = None,
+) -> Iterator[ChunkReport]:
+    """`ingest` of items already cut into chunks, one transaction each: lists of items,
+    or `LineChunk`s of JSON Lines, which the calling process never splits into lines
+    when `workers` processes validate them."""
     now = clock or _utc_now
     with database.unit_of_work(read_only=True) as uow:
         currencies = currencies_other_than(uow.connection, DEFAULT_CURRENCY)
         prices = PriceCheck.of(load_catalog(uow.connection), currencies)
     run = _Run(prices, Registered(), welcome)
-    chunks = _chunks(items, chunk_size)
+    yield from _ingest_chunks(database, iter(chunks), now, run, workers)
+
+
+def _ingest_chunks(
+    database: Database, chunks: Iterator[Chunk], now: Clock, run: _Run, workers: int
+) -> Iterator[ChunkReport]:
     if workers > 0 and _shareable(database):
         head = list(itertools.islice(chunks, _WORTH_PROCESSES))
         if len(head) >= _WORTH_PROCESSES:
@@ -209,7 +233,7 @@ def ingest(
             return
         chunks = iter(head)  # too few chunks for processes: done here
     start = 0
-    for prepared in _prepare(chunks, now, prices, workers):
+    for prepared in _prepare(chunks, now, run.prices, workers):
         with database.unit_of_work() as uow:
             report, registered = _store(uow.connection, prepared, start, run, now())
             uow.commit()
@@ -245,19 +269,23 @@ def _chunks(items: Iterable[Raw], size: int) -> Iterator[list[Raw]]:
         yield chunk
 
 
+def _items(chunk: Chunk) -> Sequence[Raw]:
+    return chunk.lines() if isinstance(chunk, LineChunk) else chunk
+
+
 def _prepare(
-    chunks: Iterator[list[Raw]], clock: Clock, prices: PriceCheck, workers: int
+    chunks: Iterator[Chunk], clock: Clock, prices: PriceCheck, workers: int
 ) -> Iterator[PreparedChunk]:
     head = list(itertools.islice(chunks, _WORTH_PROCESSES))
     if workers < 1 or len(head) < _WORTH_PROCESSES:  # not worth starting processes
         for chunk in itertools.chain(head, chunks):
-            yield prepare_chunk(chunk, clock(), prices)
+            yield prepare_chunk(_items(chunk), clock(), prices)
         return
     yield from _prepare_in_processes(itertools.chain(head, chunks), clock, prices, workers)
 
 
 def _prepare_in_processes(
-    chunks: Iterator[list[Raw]], clock: Clock, prices: PriceCheck, workers: int
+    chunks: Iterator[Chunk], clock: Clock, prices: PriceCheck, workers: int
 ) -> Iterator[PreparedChunk]:
     # spawn, not fork: the parent holds database connections a child must not share.
     context = multiprocessing.get_context("spawn")
@@ -288,7 +316,7 @@ _ABORTED: Final = -1
 
 
 def _ingest_in_processes(
-    database: Database, chunks: Iterator[list[Raw]], clock: Clock, run: _Run, workers: int
+    database: Database, chunks: Iterator[Chunk], clock: Clock, run: _Run, workers: int
 ) -> Iterator[ChunkReport]:
     """Bulk ingestion with `workers` processes that each validate a chunk, then write it
     in its turn: chunk n commits after chunk n - 1, as in one process (R3: the first
@@ -307,7 +335,7 @@ def _ingest_in_processes(
         workers, mp_context=context, initializer=_start_writer, initargs=initargs
     ) as pool:
         pending: deque[Future[ChunkReport]] = deque()
-        first: list[Raw] | None = None
+        first: Chunk | None = None
 
         def go_on(number: int) -> None:
             # Chunk `number` may be written once the caller came back for more after
@@ -324,11 +352,7 @@ def _ingest_in_processes(
                 if number == 0:  # written here while the processes start (see below)
                     first, start = chunk, len(chunk)
                     continue
-                try:  # lines and plain decoded objects travel faster marshalled
-                    packed: bytes | list[Raw] = marshal.dumps(chunk)
-                except ValueError:
-                    packed = chunk
-                pending.append(pool.submit(_write_chunk, number, start, packed, clock()))
+                pending.append(pool.submit(_write_chunk, number, start, _packed(chunk), clock()))
                 start += len(chunk)
                 if first is not None and len(pending) == workers:
                     # Starting a process takes about as long as validating and writing a
@@ -357,9 +381,20 @@ def _ingest_in_processes(
                     future.cancel()
 
 
-def _write_first(database: Database, items: list[Raw], now: datetime, run: _Run) -> ChunkReport:
+def _packed(chunk: Chunk) -> bytes | Chunk:
+    """A chunk as it travels to a process: whole lines as they are (a few blocks of
+    bytes); lines and plain decoded objects travel faster marshalled than pickled."""
+    if isinstance(chunk, LineChunk):
+        return chunk
+    try:
+        return marshal.dumps(chunk)
+    except ValueError:  # an item of a type marshal does not know
+        return chunk
+
+
+def _write_first(database: Database, first: Chunk, now: datetime, run: _Run) -> ChunkReport:
     """Chunk 0, validated and written by the calling process."""
-    chunk = prepare_chunk(items, now, run.prices)
+    chunk = prepare_chunk(_items(first), now, run.prices)
     with database.unit_of_work() as uow:
         report, registered = _store(uow.connection, chunk, 0, run, now)
         uow.commit()
@@ -397,19 +432,22 @@ def _start_writer(
 ) -> None:
     global _writer
     # The objects a chunk makes hold no reference cycles: collecting garbage while 20,000
-    # rows are alive costs more than validating them. `_write_chunk` collects per chunk.
+    # rows are alive costs more than validating them. `_write_chunk` collects per chunk,
+    # before validating, not after writing: a collection there would hold up the next
+    # chunk's turn (the calling process passes it on once this one's report is back).
     gc.disable()
     database = open_database(url, apply_migrations=False)  # migrated by the caller
     _writer = _Writer(database, _Run(prices, Registered(), welcome), turn, condition)
 
 
-def _write_chunk(number: int, start: int, items: bytes | list[Raw], now: datetime) -> ChunkReport:
+def _write_chunk(number: int, start: int, items: bytes | Chunk, now: datetime) -> ChunkReport:
     """Validate chunk `number`, then store it once every earlier chunk is committed and
     reported (the calling process then sets `turn` to `number`)."""
     writer = _writer
     if writer is None:
         raise RuntimeError("a writing process was not started by _start_writer")
-    raw = marshal.loads(items) if isinstance(items, bytes) else items
+    gc.collect(1)  # what the previous chunk left, while another process writes
+    raw = marshal.loads(items) if isinstance(items, bytes) else _items(items)
     chunk = prepare_chunk(raw, now, writer.run.prices)
     del raw
     turn, condition = writer.turn, writer.condition
@@ -429,8 +467,6 @@ def _write_chunk(number: int, start: int, items: bytes | list[Raw], now: datetim
             condition.notify_all()
         raise
     writer.run.registered.remember(registered)
-    del chunk
-    gc.collect(1)
     return report
 
 
@@ -444,13 +480,16 @@ class IngestAborted(RuntimeError):
 
 
 def _submit(
-    pool: ProcessPoolExecutor, chunk: list[Raw], now: datetime, prices: PriceCheck
+    pool: ProcessPoolExecutor, chunk: Chunk, now: datetime, prices: PriceCheck
 ) -> Future[PreparedChunk]:
-    try:
-        # Lines and plain decoded objects travel faster marshalled than pickled.
-        return pool.submit(prepare_marshalled, marshal.dumps(chunk), now, prices)
-    except ValueError:  # an item of a type marshal does not know
-        return pool.submit(prepare_chunk, chunk, now, prices)
+    packed = _packed(chunk)
+    if isinstance(packed, bytes):
+        return pool.submit(prepare_marshalled, packed, now, prices)
+    return pool.submit(_prepare_unpacked, packed, now, prices)
+
+
+def _prepare_unpacked(chunk: Chunk, now: datetime, prices: PriceCheck) -> PreparedChunk:
+    return prepare_chunk(_items(chunk), now, prices)
 
 
 def _store(
