@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -60,12 +61,13 @@ class BillingPeriod:
 
     @property
     def start(self) -> datetime:
-        local = datetime(self.year, self.month, 1, tzinfo=zone(self.time_zone))
-        return local.astimezone(UTC)
+        return _month_start(self.year, self.month, self.time_zone)
 
     @property
     def end(self) -> datetime:
-        return self.next().start
+        if self.month == 12:
+            return _month_start(self.year + 1, 1, self.time_zone)
+        return _month_start(self.year, self.month + 1, self.time_zone)
 
     def next(self) -> BillingPeriod:
         if self.month == 12:
@@ -86,6 +88,14 @@ class BillingPeriod:
 
     def __str__(self) -> str:
         return self.key
+
+
+# Billing asks a period for its bounds dozens of times per invoice (metering, rating,
+# accruals, credits, the document): each is computed once per month and zone.
+@functools.lru_cache(maxsize=4096)
+def _month_start(year: int, month: int, time_zone: str) -> datetime:
+    """The first instant of a month in `time_zone`, in UTC (R1)."""
+    return datetime(year, month, 1, tzinfo=zone(time_zone)).astimezone(UTC)
 
 
 def micros_between(start: datetime, end: datetime) -> int:
