@@ -17,9 +17,9 @@ import os
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -53,6 +53,11 @@ from .write import write_shard
 _PARENT_CHECK_SECONDS = 0.5
 SHARD_SIZE = 500  # organisations: about 100,000 events of a typical month
 _INSTANCE_TYPES = pa.array(["instance.started", "instance.stopped"])
+# Arrow's allocator (mimalloc) gives freed memory back to the system after 10 ms, and a
+# worker faults it in again for its next shard: without that, a worker takes 30 % fewer
+# page faults and a quarter less system time (M, drafts). The setting is read when a
+# process starts: workers inherit it from the environment they are spawned with.
+_WORKER_ENVIRONMENT = {"MIMALLOC_PURGE_DELAY": "-1"}
 
 
 def usable(database: Database) -> bool:
@@ -100,12 +105,15 @@ def bill_period_columnar(
     # Spawned, not forked: no connection or thread of this process is shared. At most
     # `count + 1` shards are in flight, so memory stays bounded by the shard size.
     spawn = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        max_workers=count,
-        mp_context=spawn,
-        initializer=_start_worker,
-        initargs=(os.getpid(), database.url),
-    ) as pool:
+    with (
+        _worker_environment(),
+        ProcessPoolExecutor(
+            max_workers=count,
+            mp_context=spawn,
+            initializer=_start_worker,
+            initargs=(os.getpid(), database.url),
+        ) as pool,
+    ):
         pending: deque[tuple[list[str], Future[RatedShard]]] = deque()
         for part in parts:
             pending.append((part, pool.submit(_rate_in_worker, context, period_key, part)))
@@ -116,6 +124,19 @@ def bill_period_columnar(
             done, job = pending.popleft()
             write(done, job.result())
     return report
+
+
+@contextmanager
+def _worker_environment() -> Iterator[None]:
+    """`_WORKER_ENVIRONMENT` while workers are spawned (a setting already made by the
+    user stays as it is); the environment is put back afterwards."""
+    added = {name: value for name, value in _WORKER_ENVIRONMENT.items() if name not in os.environ}
+    os.environ.update(added)
+    try:
+        yield
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
 
 
 def _collect(
