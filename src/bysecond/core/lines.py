@@ -97,7 +97,7 @@ def build_lines(rating: Rating, usage: Usage, cur: Currency, *, details: bool = 
                 "at": rfc3339(q.usage.at),
                 "quantity": decimal_text(q.usage.quantity),
                 "unit": q.price.unit,
-                "unit_price": rate_text(Fraction(q.price.amount), cur),
+                "unit_price": _unit_price_text(q.price.amount, cur),
                 "amount": format_exact(q.amount),
             }
             for q in rated_quantities
@@ -197,6 +197,13 @@ def rate_text(value: Fraction, cur: Currency) -> str:
     whole, _, decimals = text.partition(".")
     decimals = decimals.rstrip("0").ljust(cur.minor_unit, "0")
     return f"{whole}.{decimals}" if decimals else whole
+
+
+@functools.lru_cache(maxsize=1024)
+def _unit_price_text(amount: Decimal, cur: Currency) -> str:
+    """A metered quantity's unit price as details write it, keyed by the price's
+    decimal: every detail of a usage line repeats it."""
+    return rate_text(Fraction(amount), cur)
 
 
 @functools.lru_cache(maxsize=1024)
