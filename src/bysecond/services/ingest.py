@@ -188,7 +188,10 @@ def ingest(
     `clock` gives the instant events may not exceed by more than 5 minutes. `workers` > 0
     is for big inputs: that many processes each validate a chunk, then write it in its
     turn (chunk n commits after chunk n - 1 is committed and its report was taken), so
-    validation overlaps writing and no row travels between processes. On an in-memory
+    validation overlaps writing and no row travels between processes. Chunk n is written
+    while the report of chunk n - 1 is with the caller, and commits when the caller comes
+    back for more: a caller that keeps a report long keeps that transaction open (on
+    SQLite, the write lock) meanwhile. On an in-memory
     SQLite database the processes only validate and this one writes. The processes come
     from a fork server (never a fork of this process), so a script using it needs
     `if __name__ == "__main__":`. With processes, `clock` is read when a chunk is handed
@@ -310,8 +313,10 @@ def _shareable(database: Database) -> bool:
     return make_url(database.url).database not in (None, "", ":memory:")
 
 
-# A chunk's turn to write, shared by the writing processes: the number of the next
-# chunk to commit, or _ABORTED once a chunk failed or the caller stopped reading.
+# Shared by the writing processes: `turn`, the number of the next chunk allowed to commit
+# (or _ABORTED once a chunk failed or the caller stopped reading), and `committed`, how
+# many chunks are committed. Chunk n is written once chunk n - 1 is committed, and
+# committed once the caller has taken the report of chunk n - 1.
 _ABORTED: Final = -1
 
 
@@ -319,8 +324,10 @@ def _ingest_in_processes(
     database: Database, chunks: Iterator[Chunk], clock: Clock, run: _Run, workers: int
 ) -> Iterator[ChunkReport]:
     """Bulk ingestion with `workers` processes that each validate a chunk, then write it
-    in its turn: chunk n commits after chunk n - 1, as in one process (R3: the first
-    payload of an identifier is the one kept), while the next chunk is validated.
+    in its turn: chunk n is written after chunk n - 1 is committed, as in one process
+    (R3: the first payload of an identifier is the one kept), while the next chunk is
+    validated. It commits once the caller has taken the report of chunk n - 1: while
+    that report travels, chunk n is already being written.
 
     The rows never travel back to this process (that would cost as much as writing
     them): each report comes back after its chunk's transaction has committed, in order.
@@ -329,8 +336,9 @@ def _ingest_in_processes(
     """
     context = _writers_context()
     turn = context.RawValue("q", 0)
+    committed = context.RawValue("q", 0)
     condition = context.Condition()
-    initargs = (database.url, run.prices, run.welcome, turn, condition)
+    initargs = (database.url, run.prices, run.welcome, turn, committed, condition)
     with ProcessPoolExecutor(
         workers, mp_context=context, initializer=_start_writer, initargs=initargs
     ) as pool:
@@ -338,12 +346,19 @@ def _ingest_in_processes(
         first: Chunk | None = None
 
         def go_on(number: int) -> None:
-            # Chunk `number` may be written once the caller came back for more after
-            # the report of the one before: nothing is stored beyond what was asked.
+            # Chunk `number` may commit once the caller came back for more after the
+            # report of the one before: nothing is stored beyond what was asked.
             with condition:
                 if turn.value != _ABORTED:
                     turn.value = number
                     condition.notify_all()
+
+        def first_written(chunk: Chunk) -> ChunkReport:
+            report = _write_first(database, chunk, clock(), run)
+            with condition:  # chunk 1 may be written
+                committed.value = 1
+                condition.notify_all()
+            return report
 
         done = 0  # reports handed to the caller
         try:
@@ -357,7 +372,7 @@ def _ingest_in_processes(
                 if first is not None and len(pending) == workers:
                     # Starting a process takes about as long as validating and writing a
                     # chunk: this process writes the first one meanwhile, then hands over.
-                    yield _write_first(database, first, clock(), run)
+                    yield first_written(first)
                     first, done = None, 1
                     go_on(done)
                 elif len(pending) > workers:  # read ahead one chunk per worker, no more
@@ -365,7 +380,7 @@ def _ingest_in_processes(
                     done += 1
                     go_on(done)
             if first is not None:
-                yield _write_first(database, first, clock(), run)
+                yield first_written(first)
                 first, done = None, 1
                 go_on(done)
             while pending:
@@ -421,14 +436,34 @@ class _Writer:
     database: Database
     run: _Run
     turn: Any  # multiprocessing RawValue("q")
+    committed: Any  # multiprocessing RawValue("q")
     condition: Any  # multiprocessing Condition
+
+    def wait(self, ready: Callable[[], bool]) -> None:
+        """Until `ready()`; raises IngestAborted once the run is stopped instead."""
+        with self.condition:
+            while not ready() and self.turn.value != _ABORTED:
+                if not self.condition.wait(timeout=1.0) and _parent_gone():
+                    self.turn.value = _ABORTED
+            if self.turn.value == _ABORTED:
+                raise IngestAborted("an earlier chunk was not stored: this one is not either")
+
+    def abort(self) -> None:
+        with self.condition:
+            self.turn.value = _ABORTED
+            self.condition.notify_all()
 
 
 _writer: _Writer | None = None
 
 
 def _start_writer(
-    url: str, prices: PriceCheck, welcome: WelcomeCredit | None, turn: Any, condition: Any
+    url: str,
+    prices: PriceCheck,
+    welcome: WelcomeCredit | None,
+    turn: Any,
+    committed: Any,
+    condition: Any,
 ) -> None:
     global _writer
     # The objects a chunk makes hold no reference cycles: collecting garbage while 20,000
@@ -437,12 +472,13 @@ def _start_writer(
     # chunk's turn (the calling process passes it on once this one's report is back).
     gc.disable()
     database = open_database(url, apply_migrations=False)  # migrated by the caller
-    _writer = _Writer(database, _Run(prices, Registered(), welcome), turn, condition)
+    _writer = _Writer(database, _Run(prices, Registered(), welcome), turn, committed, condition)
 
 
 def _write_chunk(number: int, start: int, items: bytes | Chunk, now: datetime) -> ChunkReport:
-    """Validate chunk `number`, then store it once every earlier chunk is committed and
-    reported (the calling process then sets `turn` to `number`)."""
+    """Validate chunk `number`, write it once every earlier chunk is committed, and
+    commit it once the one before is reported (the calling process then sets `turn` to
+    `number`)."""
     writer = _writer
     if writer is None:
         raise RuntimeError("a writing process was not started by _start_writer")
@@ -450,21 +486,18 @@ def _write_chunk(number: int, start: int, items: bytes | Chunk, now: datetime) -
     raw = marshal.loads(items) if isinstance(items, bytes) else _items(items)
     chunk = prepare_chunk(raw, now, writer.run.prices)
     del raw
-    turn, condition = writer.turn, writer.condition
-    with condition:
-        while turn.value != number and turn.value != _ABORTED:
-            if not condition.wait(timeout=1.0) and _parent_gone():
-                turn.value = _ABORTED
-        if turn.value == _ABORTED:
-            raise IngestAborted("an earlier chunk was not stored: this one is not either")
+    turn, committed = writer.turn, writer.committed
+    writer.wait(lambda: committed.value >= number)
     try:
         with writer.database.unit_of_work() as uow:
             report, registered = _store(uow.connection, chunk, start, writer.run, now)
+            writer.wait(lambda: turn.value >= number)  # stopped: rolled back
             uow.commit()
+        with writer.condition:
+            committed.value = number + 1
+            writer.condition.notify_all()
     except BaseException:
-        with condition:
-            turn.value = _ABORTED
-            condition.notify_all()
+        writer.abort()
         raise
     writer.run.registered.remember(registered)
     return report
