@@ -65,14 +65,10 @@ class BillingPeriod:
 
     @property
     def end(self) -> datetime:
-        if self.month == 12:
-            return _month_start(self.year + 1, 1, self.time_zone)
-        return _month_start(self.year, self.month + 1, self.time_zone)
+        return _month_start(*_month_after(self.year, self.month), self.time_zone)
 
     def next(self) -> BillingPeriod:
-        if self.month == 12:
-            return BillingPeriod(self.year + 1, 1, self.time_zone)
-        return BillingPeriod(self.year, self.month + 1, self.time_zone)
+        return BillingPeriod(*_month_after(self.year, self.month), self.time_zone)
 
     def previous(self) -> BillingPeriod:
         if self.month == 1:
@@ -88,6 +84,10 @@ class BillingPeriod:
 
     def __str__(self) -> str:
         return self.key
+
+
+def _month_after(year: int, month: int) -> tuple[int, int]:
+    return (year + 1, 1) if month == 12 else (year, month + 1)
 
 
 # Billing asks a period for its bounds dozens of times per invoice (metering, rating,

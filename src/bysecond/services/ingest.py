@@ -221,22 +221,17 @@ def ingest_chunks(
         currencies = currencies_other_than(uow.connection, DEFAULT_CURRENCY)
         prices = PriceCheck.of(load_catalog(uow.connection), currencies)
     run = _Run(prices, Registered(), welcome)
-    yield from _ingest_chunks(database, iter(chunks), now, run, workers)
-
-
-def _ingest_chunks(
-    database: Database, chunks: Iterator[Chunk], now: Clock, run: _Run, workers: int
-) -> Iterator[ChunkReport]:
+    pieces = iter(chunks)
     if workers > 0 and _shareable(database):
-        head = list(itertools.islice(chunks, _WORTH_PROCESSES))
+        head = list(itertools.islice(pieces, _WORTH_PROCESSES))
         if len(head) >= _WORTH_PROCESSES:
             yield from _ingest_in_processes(
-                database, itertools.chain(head, chunks), now, run, workers
+                database, itertools.chain(head, pieces), now, run, workers
             )
             return
-        chunks = iter(head)  # too few chunks for processes: done here
+        pieces = iter(head)  # too few chunks for processes: done here
     start = 0
-    for prepared in _prepare(chunks, now, run.prices, workers):
+    for prepared in _prepare(pieces, now, prices, workers):
         with database.unit_of_work() as uow:
             report, registered = _store(uow.connection, prepared, start, run, now())
             uow.commit()

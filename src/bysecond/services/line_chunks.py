@@ -29,8 +29,6 @@ class LineChunk:
         return self.count
 
     def lines(self) -> list[bytes]:
-        if len(self.blocks) == 1:
-            return io.BytesIO(self.blocks[0]).readlines()
         lines: list[bytes] = []
         for block in self.blocks:
             lines.extend(io.BytesIO(block))
