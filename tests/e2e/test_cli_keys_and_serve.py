@@ -66,6 +66,13 @@ def _free_port() -> int:
 
 @contextmanager
 def serving(database_url: str) -> Iterator[str]:
+    with serving_process(database_url) as (base, _):
+        yield base
+
+
+@contextmanager
+def serving_process(database_url: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """`bysecond serve` on a free port: its base URL and its process."""
     port = _free_port()
     env = {**os.environ, "BYSECOND_DATABASE_URL": database_url}
     server = subprocess.Popen(
@@ -87,7 +94,7 @@ def serving(database_url: str) -> Iterator[str]:
                     output = server.stdout.read() if server.stdout else ""
                     pytest.fail(f"bysecond serve did not start:\n{output}")
                 time.sleep(0.1)
-        yield base
+        yield base, server
     finally:
         server.send_signal(signal.SIGINT)  # uvicorn's graceful shutdown
         server.wait(timeout=30)
@@ -114,3 +121,17 @@ def test_serve_answers_over_http_with_the_keys_of_the_command_line(database_url:
         assert anonymous.status_code == 401
         document = httpx.get(f"{base}/v1/openapi.json").json()
         assert document["info"]["title"] == "bysecond"
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self/maps").exists(), reason="reads the server's memory map in /proc"
+)
+def test_serve_runs_on_uvloop_and_httptools(sqlite_url: str) -> None:
+    """The C event loop and HTTP parser that the estimate's latency relies on
+    (bench/RESULTS.md): uvicorn takes them when they are installed, and bysecond
+    depends on them."""
+    with serving_process(sqlite_url) as (base, server):
+        assert httpx.get(f"{base}/v1/openapi.json").status_code == 200
+        mapped = Path(f"/proc/{server.pid}/maps").read_text()
+    assert "/uvloop/loop." in mapped
+    assert "/httptools/parser/parser." in mapped
