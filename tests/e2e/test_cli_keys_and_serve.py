@@ -65,13 +65,7 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serving(database_url: str) -> Iterator[str]:
-    with serving_process(database_url) as (base, _):
-        yield base
-
-
-@contextmanager
-def serving_process(database_url: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+def serving(database_url: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """`bysecond serve` on a free port: its base URL and its process."""
     port = _free_port()
     env = {**os.environ, "BYSECOND_DATABASE_URL": database_url}
@@ -102,7 +96,7 @@ def serving_process(database_url: str) -> Iterator[tuple[str, subprocess.Popen[s
 
 def test_serve_answers_over_http_with_the_keys_of_the_command_line(database_url: str) -> None:
     operator = run_json("keys", "create", "--operator", db=database_url)["key"]
-    with serving(database_url) as base:
+    with serving(database_url) as (base, _):
         auth = {"Authorization": f"Bearer {operator}"}
         event = {
             "specversion": "1.0",
@@ -130,7 +124,7 @@ def test_serve_runs_on_uvloop_and_httptools(sqlite_url: str) -> None:
     """The C event loop and HTTP parser that the estimate's latency relies on
     (bench/RESULTS.md): uvicorn takes them when they are installed, and bysecond
     depends on them."""
-    with serving_process(sqlite_url) as (base, server):
+    with serving(sqlite_url) as (base, server):
         assert httpx.get(f"{base}/v1/openapi.json").status_code == 200
         mapped = Path(f"/proc/{server.pid}/maps").read_text()
     assert "/uvloop/loop." in mapped
