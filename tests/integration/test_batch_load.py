@@ -1,11 +1,13 @@
-"""A shard's events read from an SQLite file (batch/load.py), by either reader.
+"""A shard's events read from the store (batch/load.py): an SQLite file, by either
+reader, and PostgreSQL.
 
 Worker processes read through ADBC's own SQLite library, which is safe only while the
 process holds no connection of Python's sqlite3 module to the file: the POSIX locks
 guarding a live WAL database belong to the process, and closing the file in one library
 drops those the other holds. Both conditions are tested here: the two readers return
 the same rows from a file another process is writing, and a worker's store keeps no
-file open between its units of work.
+file open between its units of work. PostgreSQL's reader gives the same columns and
+rows, instants to the microsecond (R1), as SQLite's.
 """
 
 from __future__ import annotations
@@ -119,3 +121,37 @@ def _open_files_of(database: Path) -> list[str]:
         if target.startswith(str(database)):
             found.append(target)
     return found
+
+
+@pytest.mark.postgres
+def test_postgresql_gives_the_rows_and_instants_sqlite_gives(
+    tmp_path: Path, postgresql_url: str
+) -> None:
+    """The same events in both stores read back alike: each instant to the microsecond,
+    before and after 1970, and the shard's bound exclusive (R1)."""
+    from .conftest import _empty_postgresql
+
+    _empty_postgresql(postgresql_url)
+    events = [
+        start("org-m1", "2026-10-02T10:00:00.000001Z", "i-1", application_name="Shop"),
+        stop("org-m1", "2026-10-31T23:59:59.999999Z", "i-1"),  # 1 µs before the bound
+        start("org-m2", "1969-12-31T23:59:59.5Z", "i-2", role="build"),
+        stop("org-m2", "2026-11-01T00:00:00Z", "i-2"),  # at the bound: not read
+        start("org-m3", "2026-10-03T08:00:00Z", "i-3"),  # outside the shard's ids
+    ]
+    month = write(tmp_path / "month.jsonl", events)
+    sqlite_url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    for url in (sqlite_url, postgresql_url):
+        run("ingest", str(month), db=url)
+    shard = ["org-m1", "org-m2"]
+    from_sqlite = shard_events(sqlite_url, shard, BEFORE, alone=True)
+    from_postgresql = shard_events(postgresql_url, shard, BEFORE)
+    assert from_postgresql.schema == from_sqlite.schema
+    assert from_postgresql.sort_by("id").equals(from_sqlite.sort_by("id"))
+    assert sorted(from_postgresql.column("time_us").to_pylist()) == [
+        -500_000,
+        1_790_935_200_000_001,
+        BEFORE - 1,
+    ]
+    empty = shard_events(postgresql_url, ["org-none"], BEFORE)
+    assert empty.num_rows == 0 and empty.schema == from_sqlite.schema

@@ -40,13 +40,17 @@ SELECT set_config('bysecond.shard_organizations', $1, false),
 """
 # The bounds are the shard's least and greatest ids in the server's own text order (its
 # collation may order ids differently from the shards' order): every organisation of
-# the shard lies between them, whatever the collation.
+# the shard lies between them, whatever the collation. Instants are sent as they are
+# stored (binary timestamptz: microseconds, which ADBC turns into an Arrow timestamp in
+# C, cast to plain microseconds by `_normalised`): computing the microseconds in SQL
+# went through numeric arithmetic for every row, a fifth of the server's time for the
+# query (10 shards of M: 1.25-1.59 s against 1.62-1.87 s).
 _POSTGRESQL = """
 WITH shard AS (
     SELECT min(id) AS first, max(id) AS last FROM organizations
     WHERE id = ANY(string_to_array(current_setting('bysecond.shard_organizations'), ','))
 )
-SELECT organization_id, (extract(epoch FROM time) * 1000000)::bigint AS time_us,
+SELECT organization_id, time AS time_us,
        type::text AS type, source, id, resource_id,
        CASE WHEN type = 'instance.stopped' THEN '' ELSE document END AS document
 FROM events, shard
@@ -172,7 +176,8 @@ def _sqlite_rows(path: str, bounds: tuple[str, str, int]) -> pa.Table:
 
 def _normalised(table: pa.Table) -> pa.Table:
     """The same column types whichever store the rows came from (an empty SQLite result
-    has no types to infer)."""
+    has no types to infer; PostgreSQL's instants are timestamps, in microseconds, which
+    the cast turns into their plain count)."""
     if table.num_rows == 0:
         return _SCHEMA.empty_table()
     return table.cast(_SCHEMA)
