@@ -38,6 +38,7 @@ from bysecond.core.policy import policy as named_policy
 from bysecond.services.billing import BillingContext, BillingReport, OrganizationResult
 from bysecond.services.customers import ACCOUNT_COLUMNS, GRANT_COLUMNS, customer, grant_value
 from bysecond.services.invoice_record import InvoiceRecord
+from bysecond.store.binary_rows import rows_in_binary
 from bysecond.store.database import Database, open_database
 from bysecond.store.events import events_before
 from bysecond.store.schema import CreditGrant, InvoiceBody, LedgerEntry, Organization
@@ -301,7 +302,7 @@ def _unchanged_drafts(
         # at its head (written by hand), is computed again instead.
         return {
             org: InvoiceRecord.of_draft(bytes(head), bytes(rest), stored[org]).rest_left_stored()
-            for org, head, rest in connection.execute(documents)
+            for org, head, rest in rows_in_binary(connection, documents)
             if head
         }
 
