@@ -138,10 +138,14 @@ def main() -> None:
     ingest(alone, [args.month])
     ingest(with_history, [args.month, *files])
     copy = args.work / "run.sqlite3"
+    subtotals = set()
     for pair in range(1, args.pairs + 1):
         for name, store in (("month alone", alone), (f"+{args.months} months", with_history)):
             seconds, subtotal = bill_drafts(store, copy)
+            subtotals.add(subtotal)
             print(f"pair {pair}, {name}: drafts {seconds:.2f} s, subtotals {subtotal} EUR")
+    if len(subtotals) != 1:  # the earlier months must add nothing to the month's invoices
+        raise SystemExit(f"the stores billed different subtotals: {sorted(subtotals)}")
     for name, store in (("month alone", alone), (f"+{args.months} months", with_history)):
         org, count, ms = estimate_ms(store)
         print(f"{name}: estimate of {org} ({count} events stored) {ms:.1f} ms (median)")
