@@ -29,11 +29,13 @@ from typing import Any
 
 import orjson
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the bench package
+
+from bench.harness.datasets import BYSECOND
 from bysecond.services.estimates import current_estimate
 from bysecond.settings import Settings
 from bysecond.store.database import open_database
 
-BYSECOND = [sys.executable, "-m", "bysecond"]
 PERIOD = "2026-10"
 PERIOD_START = "2026-10-01"
 ESTIMATE_CLOCK = datetime(2026, 10, 20, 12, tzinfo=UTC)
@@ -73,10 +75,15 @@ def ingest(store: Path, files: list[Path]) -> None:
     )
 
 
+def _remove(store: Path) -> None:
+    """An SQLite file and its journals, if any."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{store}{suffix}").unlink(missing_ok=True)
+
+
 def bill_drafts(store: Path, copy: Path) -> tuple[float, Decimal]:
     """Drafts of the period on a fresh copy of `store`: seconds, sum of subtotals."""
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{copy}{suffix}").unlink(missing_ok=True)
+    _remove(copy)
     for suffix in ("", "-wal"):  # the log, if a writer left one, holds committed rows
         if Path(f"{store}{suffix}").exists():
             Path(f"{copy}{suffix}").write_bytes(Path(f"{store}{suffix}").read_bytes())
@@ -133,8 +140,7 @@ def main() -> None:
         files.append(path)
     alone, with_history = args.work / "month.sqlite3", args.work / "with-history.sqlite3"
     for store in (alone, with_history):
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{store}{suffix}").unlink(missing_ok=True)
+        _remove(store)
     ingest(alone, [args.month])
     ingest(with_history, [args.month, *files])
     copy = args.work / "run.sqlite3"

@@ -18,6 +18,7 @@ import sys
 import textwrap
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -125,13 +126,11 @@ def _open_files_of(database: Path) -> list[str]:
 
 @pytest.mark.postgres
 def test_postgresql_gives_the_rows_and_instants_sqlite_gives(
-    tmp_path: Path, postgresql_url: str
+    tmp_path: Path, postgresql_server: Any
 ) -> None:
     """The same events in both stores read back alike: each instant to the microsecond,
     before and after 1970, and the shard's bound exclusive (R1)."""
-    from .conftest import _empty_postgresql
-
-    _empty_postgresql(postgresql_url)
+    postgresql_url = postgresql_server.create_database()
     events = [
         start("org-m1", "2026-10-02T10:00:00.000001Z", "i-1", application_name="Shop"),
         stop("org-m1", "2026-10-31T23:59:59.999999Z", "i-1"),  # 1 µs before the bound
