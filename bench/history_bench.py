@@ -3,6 +3,9 @@
     .venv/bin/python bench/history_bench.py bench/data/events-2026-10-orgs5000-k200-seed42.jsonl
     .venv/bin/python bench/history_bench.py MONTH.jsonl --months 3 --work /tmp/history
 
+With `--issue-earlier`, the earlier months are finalised first, oldest first, as on a
+platform billed every month: the month's organisations then all have issued invoices.
+
 Billing a period replays every event of an organisation before the period's end, not
 only the period's (docs/billing-run.md, "Known limit"). This builds two SQLite stores
 from one generated month: the month alone, and the month after `--months` earlier
@@ -81,6 +84,22 @@ def _remove(store: Path) -> None:
         Path(f"{store}{suffix}").unlink(missing_ok=True)
 
 
+def issue_earlier(store: Path, events: list[dict[str, Any]]) -> list[str]:
+    """Finalise every earlier month, oldest first, as a platform billed month after month
+    does. The clock is two hours past now, so that no event just ingested counts as late
+    usage (R14 looks again at what was received up to an hour before an issue)."""
+    periods = sorted({e["time"][:7] for e in events})
+    clock = (datetime.now(UTC) + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for period in periods:
+        finalise = ("bill", "--period", period, "--finalize", "--at", clock, "--json")
+        subprocess.run(
+            [*BYSECOND, *finalise, "--db", f"sqlite:///{store}"],
+            check=True,
+            capture_output=True,
+        )
+    return periods
+
+
 def bill_drafts(store: Path, copy: Path) -> tuple[float, Decimal]:
     """Drafts of the period on a fresh copy of `store`: seconds, sum of subtotals."""
     _remove(copy)
@@ -129,20 +148,31 @@ def main() -> None:
     parser.add_argument("month", type=Path, help=f"a generated month of {PERIOD} (JSON Lines)")
     parser.add_argument("--months", type=int, default=3, help="earlier months (default 3)")
     parser.add_argument("--pairs", type=int, default=2, help="interleaved runs of each store")
+    parser.add_argument(
+        "--issue-earlier",
+        action="store_true",
+        help="finalise the earlier months before the month is billed",
+    )
     parser.add_argument("--work", type=Path, default=Path("bench/results/history"))
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     events = [orjson.loads(line) for line in args.month.read_bytes().splitlines() if line]
-    files = []
+    files, earlier = [], []
     for back in range(1, args.months + 1):
         path = args.work / f"earlier-{back}.jsonl"
-        path.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in earlier_month(events, back)))
+        moved = earlier_month(events, back)
+        path.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in moved))
         files.append(path)
+        earlier += moved
     alone, with_history = args.work / "month.sqlite3", args.work / "with-history.sqlite3"
     for store in (alone, with_history):
         _remove(store)
     ingest(alone, [args.month])
     ingest(with_history, [args.month, *files])
+    if args.issue_earlier:
+        started = time.perf_counter()
+        issued = issue_earlier(with_history, earlier)
+        print(f"issued {', '.join(issued)} in {time.perf_counter() - started:.1f} s")
     copy = args.work / "run.sqlite3"
     subtotals = set()
     for pair in range(1, args.pairs + 1):

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, insert, inspect, select, text
 from bysecond.core.catalog import default_catalog
 from bysecond.store.database import open_database
 from bysecond.store.prices import load_catalog
-from bysecond.store.schema import Base, CreditGrant, Organization, StoredPrice
+from bysecond.store.schema import Base, CreditGrant, Invoice, Organization, StoredPrice
 
 
 def test_migrations_build_exactly_the_schema_the_models_declare(database_url: str) -> None:
@@ -168,6 +168,97 @@ def test_migration_0005_keeps_every_document_byte_for_byte_both_ways(
         assert documents() == _WHOLE
         migrate("upgrade", "head")
         assert documents() == _WHOLE
+    finally:
+        database.close()
+
+
+# Documents as a store before migration 0006 held them: each period's bounds only in
+# the document (Paris, so that they are not midnight UTC), or no period at all.
+_PERIODS = {
+    "inv-1": b'{"id":"inv-1","number":"2026-000001","status":"finalized",'
+    b'"issued_at":"2026-10-01T06:00:00Z","period":{"key":"2026-09",'
+    b'"start":"2026-08-31T22:00:00Z","end":"2026-09-30T22:00:00Z"},"lines":[]}',
+    "inv-2": b'{"id":"inv-2","number":null,"status":"draft","issued_at":null,"period":'
+    b'{"key":"2026-10","start":"2026-09-30T22:00:00Z","end":"2026-10-31T23:00:00Z"}}',
+    "inv-3": b'{"written": "by hand"}',
+}
+
+
+def test_migration_0006_copies_each_documents_period_bounds_and_freezes_them(
+    fresh_database_url: str,
+) -> None:
+    from bysecond.core.invoice import stored_parts
+    from bysecond.services.billing import organizations_with_late_usage
+    from bysecond.store.immutability import ImmutableRecordError
+
+    at = datetime(2026, 10, 1, 6, tzinfo=UTC)
+    database = open_database(fresh_database_url)
+
+    def migrate(step: str, revision: str) -> None:
+        with database.engine.begin() as connection:
+            getattr(command, step)(_migrations(connection), revision)
+
+    try:
+        migrate("downgrade", "0005")
+        with database.engine.begin() as connection:
+            connection.execute(insert(Organization), [{"id": "org-a", "created_at": at}])
+            for n, (invoice_id, document) in enumerate(_PERIODS.items()):
+                head, rest = stored_parts(document)
+                issued = n != 1
+                connection.execute(
+                    text(
+                        "INSERT INTO invoices (id, organization_id, period, status, number,"
+                        " head, content_hash, issued_at) VALUES (:id, 'org-a', :period,"
+                        " :status, :number, :head, :hash, :issued_at)"
+                    ),
+                    {
+                        "id": invoice_id,
+                        "period": ["2026-09", "2026-10", "2026-08"][n],
+                        "status": "finalized" if issued else "draft",
+                        "number": f"2026-00000{n + 1}" if issued else None,
+                        "head": head,
+                        "hash": "0" * 64 if issued else None,
+                        "issued_at": (
+                            None
+                            if not issued
+                            else at
+                            if fresh_database_url.startswith("postgresql")
+                            else int(at.timestamp() * 1_000_000)
+                        ),
+                    },
+                )
+                connection.execute(
+                    text("INSERT INTO invoice_bodies (invoice_id, rest) VALUES (:id, :rest)"),
+                    {"id": invoice_id, "rest": rest},
+                )
+        migrate("upgrade", "head")
+        with database.unit_of_work() as uow:
+            bounds = {
+                row.id: (row.period_start, row.period_end)
+                for row in uow.session.scalars(select(Invoice))
+            }
+            # A final without bounds: its late usage cannot be ruled out (R14).
+            late = organizations_with_late_usage(uow.connection, ["org-a"], "2026-11")
+        assert bounds == {
+            "inv-1": (datetime(2026, 8, 31, 22, tzinfo=UTC), datetime(2026, 9, 30, 22, tzinfo=UTC)),
+            "inv-2": (
+                datetime(2026, 9, 30, 22, tzinfo=UTC),
+                datetime(2026, 10, 31, 23, tzinfo=UTC),
+            ),
+            "inv-3": (None, None),
+        }
+        assert late == {"org-a"}
+        with database.unit_of_work() as uow, pytest.raises(ImmutableRecordError):
+            frozen = "UPDATE invoices SET period_end = period_start WHERE id = 'inv-1'"
+            uow.session.execute(text(frozen))
+        with database.unit_of_work() as uow:  # a draft's bounds are its own to change
+            uow.session.execute(text("UPDATE invoices SET period_end = NULL WHERE id = 'inv-2'"))
+            uow.commit()
+        migrate("downgrade", "0005")
+        with database.engine.connect() as connection:
+            columns = {c["name"] for c in inspect(connection).get_columns("invoices")}
+        assert not {"period_start", "period_end"} & columns
+        migrate("upgrade", "head")
     finally:
         database.close()
 

@@ -35,7 +35,12 @@ from bysecond.core.events import Event, stored_event
 from bysecond.core.period import MICROSECOND, BillingPeriod
 from bysecond.core.policy import PolicyError
 from bysecond.core.policy import policy as named_policy
-from bysecond.services.billing import BillingContext, BillingReport, OrganizationResult
+from bysecond.services.billing import (
+    BillingContext,
+    BillingReport,
+    OrganizationResult,
+    organizations_with_late_usage,
+)
 from bysecond.services.customers import ACCOUNT_COLUMNS, GRANT_COLUMNS, customer, grant_value
 from bysecond.services.invoice_record import InvoiceRecord
 from bysecond.store.binary_rows import rows_in_binary
@@ -327,9 +332,11 @@ def _events_before_end(events: pa.Table, organizations: pa.Table) -> dict[str, i
 def _read_settings(
     database: Database, context: BillingContext, period_key: str, part: Sequence[str]
 ) -> _Shard:
-    """Who is billed how. The reference path takes organisations with finalised earlier
-    invoices (late usage may need R14 adjustments) and those whose promotional credit
-    expires inside the period (R10 then splits usage at the expiry)."""
+    """Who is billed how. The reference path takes organisations with late usage of a
+    finalised earlier period (R14: their invoices carry adjustments) and those whose
+    promotional credit expires inside the period (R10 then splits usage at the expiry).
+    An organisation whose earlier invoices received nothing late is billed from columns
+    as in its first month: its invoice has no adjustment to carry."""
     # Lists, not id ranges: PostgreSQL orders text by its collation, which need not be
     # the order the shards were cut in.
     wanted = set(part)
@@ -349,13 +356,7 @@ def _read_settings(
                 LedgerEntry.organization_id.in_(part)
             )
         ).all()
-        earlier = set(
-            connection.scalars(
-                select(StoredInvoice.organization_id)
-                .where(StoredInvoice.organization_id.in_(part))
-                .where(StoredInvoice.period < period_key, StoredInvoice.status != "draft")
-            )
-        )
+        late = organizations_with_late_usage(connection, part, period_key)
     # A balance is a fold over the append-only ledger (invariant 4), as in
     # services.customers.grant_balances, for the whole shard at once.
     spent: dict[str, Decimal] = defaultdict(Decimal)
@@ -388,7 +389,7 @@ def _read_settings(
         expiring = any(
             b.grant.expires_at is not None and b.grant.expires_at < period.end for b in balances
         )
-        if row.id in earlier or expiring:
+        if row.id in late or expiring:
             shard.reference.add(row.id)
             continue
         shard.inputs[row.id] = OrganizationInput(settings, period, chosen, balances)

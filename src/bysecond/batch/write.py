@@ -49,7 +49,12 @@ _IS_DRAFT: Final = (_INVOICES.c.id == bindparam("invoice_id")) & (_INVOICES.c.st
 _UPDATE_DRAFT: Final = (
     update(_INVOICES)
     .where(_IS_DRAFT)
-    .values(head=_value("head"), inputs_hash=_value("inputs_hash"))
+    .values(
+        head=_value("head"),
+        inputs_hash=_value("inputs_hash"),
+        period_start=_value("period_start"),
+        period_end=_value("period_end"),
+    )
 )
 
 
@@ -67,6 +72,8 @@ def _issuing(content_hash: Any) -> Any:
             content_hash=content_hash,
             issued_at=_value("issued_at"),
             inputs_hash=_value("inputs_hash"),
+            period_start=_value("period_start"),
+            period_end=_value("period_end"),
         )
     )
 
@@ -115,10 +122,16 @@ class _Pending:
                     "content_hash": plan.content_hash,
                     "issued_at": plan.issued_at,
                     "inputs_hash": record.inputs_hash,
+                    "period_start": record.period.start,
+                    "period_end": record.period.end,
                 }
             )
             self.new_rests.append({"invoice_id": record.id, "rest": plan.rest})
         else:
+            bounds = {
+                "new_period_start": record.period.start,
+                "new_period_end": record.period.end,
+            }
             if plan.rest is not None:
                 self.rests.append({"draft_id": record.id, "new_rest": plan.rest})
             if plan.number is None:
@@ -127,6 +140,7 @@ class _Pending:
                         "invoice_id": record.id,
                         "new_head": plan.head,
                         "new_inputs_hash": record.inputs_hash,
+                        **bounds,
                     }
                 )
             else:
@@ -139,6 +153,7 @@ class _Pending:
                         "new_content_hash": plan.content_hash,
                         "new_issued_at": plan.issued_at,
                         "new_inputs_hash": record.inputs_hash,
+                        **bounds,
                     }
                 )
         for grant_id, kind, amount in plan.ledger:

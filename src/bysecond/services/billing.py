@@ -14,7 +14,17 @@ from decimal import Decimal
 from typing import Any, Literal
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    DateTime,
+    Interval,
+    bindparam,
+    exists,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 
 from bysecond.core.catalog import Catalog
@@ -28,7 +38,7 @@ from bysecond.core.invoice import (
     adjustments_for,
     build_invoice,
 )
-from bysecond.core.period import BillingPeriod, rfc3339
+from bysecond.core.period import MICROSECOND, BillingPeriod, rfc3339
 from bysecond.core.policy import policy as named_policy
 from bysecond.services.customers import customer, grant_balances, organization
 from bysecond.store.database import Database
@@ -269,6 +279,7 @@ def record_invoice(
         )
         row.set_document(plan.head, plan.rest)
         row.inputs_hash = record.inputs_hash
+        row.period_start, row.period_end = record.period.start, record.period.end
         if plan.number is not None and stored is not None and plan.rest is not None:
             session.flush()  # the draft's new rest, while it is a draft (R13)
         if plan.number is not None:
@@ -371,6 +382,50 @@ def _has_late_events(
         .limit(1)
     )
     return late is not None
+
+
+def organizations_with_late_usage(
+    connection: Connection, organizations: Sequence[str], period_key: str
+) -> set[str]:
+    """R14: which of `organizations` have a finalised invoice before `period_key` with
+    usage received after it was issued, as `late_adjustments` looks for it: their
+    invoices need the earlier periods rated again. An earlier invoice without recorded
+    bounds (a document that gave none, migration 0006) counts as having some.
+
+    One query: each earlier invoice is one probe of the events' (organization_id, time)
+    index between its bounds, not a read of its document.
+    """
+    if not organizations:
+        return set()
+    received, issued = StoredEvent.received_at, StoredInvoice.issued_at
+    if connection.dialect.name == "sqlite":  # instants are microseconds there
+        late = type_coerce(received, BigInteger) >= type_coerce(issued, BigInteger) - bindparam(
+            "margin", LATE_MARGIN // MICROSECOND, BigInteger
+        )
+    else:
+        late = type_coerce(received, DateTime(timezone=True)) >= type_coerce(
+            issued, DateTime(timezone=True)
+        ) - bindparam("margin", LATE_MARGIN, Interval())
+    received_late = exists().where(
+        StoredEvent.organization_id == StoredInvoice.organization_id,
+        StoredEvent.time >= StoredInvoice.period_start,
+        StoredEvent.time < StoredInvoice.period_end,
+        late,
+    )
+    query = (
+        select(StoredInvoice.organization_id)
+        .distinct()
+        .where(StoredInvoice.organization_id.in_(list(organizations)))
+        .where(StoredInvoice.period < period_key, StoredInvoice.status != "draft")
+        .where(
+            or_(
+                StoredInvoice.period_start.is_(None),
+                StoredInvoice.period_end.is_(None),
+                received_late,
+            )
+        )
+    )
+    return set(connection.scalars(query))
 
 
 def _invoiced_amounts(

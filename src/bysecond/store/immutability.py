@@ -37,6 +37,8 @@ FROZEN_INVOICE_ATTRIBUTES: Final = (
     "head",
     "content_hash",
     "issued_at",
+    "period_start",
+    "period_end",
 )
 ALLOWED_STATUS_CHANGES: Final = {("draft", "finalized"), ("finalized", "paid")}
 

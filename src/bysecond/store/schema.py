@@ -239,6 +239,11 @@ class Invoice(Base):
     # What the document was computed from (batch/inputs.py), written by the batch path:
     # a draft whose inputs hash the same is issued as it stands. Not part of the document.
     inputs_hash: Mapped[str | None] = mapped_column(String(64))
+    # The period's bounds in the time zone it was billed in (R1), as the document gives
+    # them: late usage (R14) is looked for between them without reading the document.
+    # Empty only for a document written without a period (migration 0006).
+    period_start: Mapped[datetime | None] = mapped_column(Instant)
+    period_end: Mapped[datetime | None] = mapped_column(Instant)
     body: Mapped[InvoiceBody] = relationship(
         lazy="selectin", cascade="all, delete-orphan", passive_deletes=True
     )

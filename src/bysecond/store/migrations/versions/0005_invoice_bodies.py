@@ -35,8 +35,10 @@ INVOICE_MESSAGE = "bysecond: immutable: a finalized invoice never changes (R13)"
 _BATCH = 500  # invoices moved per statement: documents are up to about 100 KB each
 
 
-def _forbidden_invoice_update(document_column: str) -> str:
-    """The UPDATE a finalised invoice refuses (as in 0001), its document in `document_column`."""
+def _forbidden_invoice_update(document_column: str, frozen: Sequence[str] = ()) -> str:
+    """The UPDATE a finalised invoice refuses (as in 0001), its document in `document_column`
+    and `frozen` naming columns added later that it never changes either (0006)."""
+    later = "".join(f"\n        OR NEW.{name} IS DISTINCT FROM OLD.{name}" for name in frozen)
     return f"""
     (NEW.status IS DISTINCT FROM OLD.status
      AND NOT ((OLD.status = 'draft' AND NEW.status = 'finalized')
@@ -48,18 +50,20 @@ def _forbidden_invoice_update(document_column: str) -> str:
         OR NEW.number IS DISTINCT FROM OLD.number
         OR NEW.{document_column} IS DISTINCT FROM OLD.{document_column}
         OR NEW.content_hash IS DISTINCT FROM OLD.content_hash
-        OR NEW.issued_at IS DISTINCT FROM OLD.issued_at))
+        OR NEW.issued_at IS DISTINCT FROM OLD.issued_at{later}))
 """
 
 
-def _sqlite_invoice_trigger(document_column: str) -> str:
-    condition = _forbidden_invoice_update(document_column).replace("IS DISTINCT FROM", "IS NOT")
+def _sqlite_invoice_trigger(document_column: str, frozen: Sequence[str] = ()) -> str:
+    condition = _forbidden_invoice_update(document_column, frozen).replace(
+        "IS DISTINCT FROM", "IS NOT"
+    )
     return f"""CREATE TRIGGER invoices_frozen_update BEFORE UPDATE ON invoices
     WHEN {condition}
     BEGIN SELECT RAISE(ABORT, '{INVOICE_MESSAGE}'); END"""
 
 
-def _postgresql_invoice_function(document_column: str) -> str:
+def _postgresql_invoice_function(document_column: str, frozen: Sequence[str] = ()) -> str:
     return f"""CREATE OR REPLACE FUNCTION bysecond_refuse_invoice_change() RETURNS trigger
     LANGUAGE plpgsql AS $$
     BEGIN
@@ -69,7 +73,7 @@ def _postgresql_invoice_function(document_column: str) -> str:
             END IF;
             RETURN OLD;
         END IF;
-        IF {_forbidden_invoice_update(document_column)} THEN
+        IF {_forbidden_invoice_update(document_column, frozen)} THEN
             RAISE EXCEPTION '{INVOICE_MESSAGE}' USING ERRCODE = 'restrict_violation';
         END IF;
         RETURN NEW;
