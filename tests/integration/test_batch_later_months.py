@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -19,6 +20,7 @@ import pytest
 from sqlalchemy import select, text, update
 
 from bysecond.batch.run import rate_shard
+from bysecond.core.catalog import Price
 from bysecond.services.billing import (
     LATE_MARGIN,
     BillingContext,
@@ -31,6 +33,7 @@ from bysecond.services.profiles import update_profile
 from bysecond.settings import Settings
 from bysecond.store.database import Database, open_database
 from bysecond.store.immutability import ImmutableRecordError
+from bysecond.store.prices import add_price
 from bysecond.store.schema import Invoice
 
 from .test_batch_billing import event, invoices, start, stop
@@ -239,3 +242,81 @@ def test_R1_each_invoice_keeps_its_documents_period_bounds_frozen_once_issued(
                 uow.session.execute(text(statement), {"id": paris.id})
         finally:
             database.close()
+
+
+NOVEMBER_ISSUED = datetime(2026, 12, 1, 9, tzinfo=UTC)
+SEP = datetime(2026, 9, 1, tzinfo=UTC)
+
+
+def bill_both(stores: tuple[str, str], period: str, at: datetime) -> dict[str, Any]:
+    """Issue `period` on the columnar store and on the reference one: the same rows."""
+    columnar, reference = stores
+    for url, engine in ((columnar, "columnar"), (reference, "reference")):
+        database = open_database(url)
+        try:
+            bill_period(database, context(database, at), period, issue=True, engine=engine)  # type: ignore[arg-type]
+        finally:
+            database.close()
+    issued = invoices(columnar)
+    assert issued == invoices(reference)
+    return issued
+
+
+def adjustments(issued: dict[str, Any], key: str) -> list[tuple[str, str, str]]:
+    document = orjson.loads(issued[key][3])
+    return [
+        (line["resource_id"], line["corrects_period"], line["amount"])
+        for line in document["lines"]
+        if line["kind"] == "adjustment"
+    ]
+
+
+def test_R14_late_usage_adjusted_once_leaves_the_organisation_to_the_columns_again(
+    stores: tuple[str, str],
+) -> None:
+    """October's invoices adjust September's late usage; November rates September again
+    only for usage received after October was issued."""
+    columnar = stores[0]
+    october = bill_both(stores, "2026-10", OCTOBER_ISSUED)
+    assert adjustments(october, "org-on-b 2026-10") == [("app-org-on-b", "2026-09", "4.80")]
+    november = [
+        start("org-on-b", "2026-11-03T00:00:00Z", "b-4"),
+        stop("org-on-b", "2026-11-03T02:00:00Z", "b-4"),
+        start("org-on-e", "2026-11-03T00:00:00Z", "e-3"),
+        stop("org-on-e", "2026-11-03T02:00:00Z", "e-3"),
+    ]
+    # One more hour of September for org-on-b, received after October was issued.
+    later = [
+        start("org-on-b", "2026-09-25T00:00:00Z", "b-5"),
+        stop("org-on-b", "2026-09-25T01:00:00Z", "b-5"),
+    ]
+    for url in stores:
+        database = open_database(url)
+        try:
+            received(database, numbered(november, "nov"), datetime(2026, 11, 30, tzinfo=UTC))
+            with database.unit_of_work(read_only=True) as uow:
+                late = organizations_with_late_usage(uow.connection, ORGANIZATIONS, "2026-11")
+            assert late == set()  # org-on-b and org-on-e: adjusted in October
+            with database.unit_of_work() as uow:  # a price set for past months as well
+                add_price(uow.connection, Price("instance.M", Decimal("0.12"), "EUR", "hour", SEP))
+                uow.commit()
+            received(database, numbered(later, "later"), datetime(2026, 11, 30, 12, tzinfo=UTC))
+            with database.unit_of_work(read_only=True) as uow:
+                late = organizations_with_late_usage(uow.connection, ORGANIZATIONS, "2026-11")
+            assert late == {"org-on-b"}
+        finally:
+            database.close()
+    database = open_database(columnar)
+    try:
+        rated = rate_shard(database, context(database, NOVEMBER_ISSUED), "2026-11", ORGANIZATIONS)
+    finally:
+        database.close()
+    assert rated.reference == {"org-on-b"}
+    assert "org-on-e" in rated.invoices
+    issued = bill_both(stores, "2026-11", NOVEMBER_ISSUED)
+    # September rated again for org-on-b only, with what is known now: the hour received
+    # since October's issue and the new price of M (0.12 an hour from 1 September) on 24
+    # + 1 hours of M; its 24 hours of L were adjusted in October. org-on-e is not rated
+    # again: a price changed afterwards is not late usage.
+    assert adjustments(issued, "org-on-b 2026-11") == [("app-org-on-b", "2026-09", "0.60")]
+    assert adjustments(issued, "org-on-e 2026-11") == []

@@ -21,11 +21,12 @@ from sqlalchemy import (
     Interval,
     bindparam,
     exists,
+    func,
     or_,
     select,
     type_coerce,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from bysecond.core.catalog import Catalog
 from bysecond.core.document import content_hash
@@ -336,8 +337,9 @@ def late_adjustments(
     period: BillingPeriod,
     events: Sequence[Event],
 ) -> list[Adjustment]:
-    """R14: for each finalised earlier period that received usage after it was issued,
-    what it costs now minus what was invoiced for it (including earlier adjustments)."""
+    """R14: for each finalised earlier period that received usage after it was last
+    taken into account (`_last_looked_at`), what it costs now minus what was invoiced
+    for it (including earlier adjustments)."""
     finals = session.scalars(
         select(StoredInvoice)
         .where(StoredInvoice.organization_id == settings.id)
@@ -348,8 +350,8 @@ def late_adjustments(
     documents = [(row, orjson.loads(row.document)) for row in finals]
     found: list[Adjustment] = []
     for row, document in documents:
-        assert row.issued_at is not None
-        if not _has_late_events(session, settings.id, document, row.issued_at - LATE_MARGIN):
+        since = _last_looked_at(row, finals) - LATE_MARGIN
+        if not _has_late_events(session, settings.id, document, since):
             continue
         # The period is re-rated as it was invoiced: its policy and its time zone.
         then = replace(
@@ -367,6 +369,22 @@ def late_adjustments(
         invoiced = _invoiced_amounts(row.period, document, (d for _, d in documents))
         found += adjustments_for(row.period, invoiced, recomputed.lines)
     return found
+
+
+def _last_looked_at(final: StoredInvoice, finals: Sequence[StoredInvoice]) -> datetime:
+    """R14: when the usage of a finalised period was last taken into account: when it was
+    issued, or when a later period was issued after it. Every invoice issued rates again
+    each earlier finalised period that had received usage late by then, and adjusts it
+    (a period billed without doing so had none). Usage received before that instant,
+    less LATE_MARGIN for transactions still committing, is on the invoices already, and
+    the period is not rated again for it: an organisation that once sent usage late is
+    not rated again month after month, and its later invoices are the columns' again."""
+    assert final.issued_at is not None
+    return max(
+        f.issued_at
+        for f in finals
+        if f.issued_at is not None and f.period >= final.period and f.issued_at >= final.issued_at
+    )
 
 
 def _has_late_events(
@@ -388,42 +406,59 @@ def organizations_with_late_usage(
     connection: Connection, organizations: Sequence[str], period_key: str
 ) -> set[str]:
     """R14: which of `organizations` have a finalised invoice before `period_key` with
-    usage received after it was issued, as `late_adjustments` looks for it: their
-    invoices need the earlier periods rated again. An earlier invoice without recorded
-    bounds (a document that gave none, migration 0006) counts as having some.
+    usage received after its usage was last taken into account (`_last_looked_at`), as
+    `late_adjustments` looks for it: their invoices need the earlier periods rated
+    again. An earlier invoice without recorded bounds (a document that gave none,
+    migration 0006) counts as having some.
 
     One query: each earlier invoice is one probe of the events' (organization_id, time)
     index between its bounds, not a read of its document.
     """
     if not organizations:
         return set()
-    received, issued = StoredEvent.received_at, StoredInvoice.issued_at
+    earlier = (
+        (StoredInvoice.period < period_key) & (StoredInvoice.status != "draft"),
+        StoredInvoice.organization_id.in_(list(organizations)),
+    )
+    later = aliased(StoredInvoice)
+    looked_at = (
+        select(func.max(later.issued_at))
+        .where(later.organization_id == StoredInvoice.organization_id)
+        .where(later.period < period_key, later.status != "draft")
+        .where(later.period >= StoredInvoice.period, later.issued_at >= StoredInvoice.issued_at)
+        .scalar_subquery()
+    )
+    # Materialised: each invoice's instant is computed once, not once per event probed.
+    finals = (
+        select(
+            StoredInvoice.organization_id.label("org"),
+            StoredInvoice.period_start.label("start"),
+            StoredInvoice.period_end.label("end"),
+            looked_at.label("looked_at"),
+        )
+        .where(*earlier)
+        .cte("finals")
+        .prefix_with("MATERIALIZED")
+    )
+    received, looked = StoredEvent.received_at, finals.c.looked_at
     if connection.dialect.name == "sqlite":  # instants are microseconds there
-        late = type_coerce(received, BigInteger) >= type_coerce(issued, BigInteger) - bindparam(
+        late = type_coerce(received, BigInteger) >= type_coerce(looked, BigInteger) - bindparam(
             "margin", LATE_MARGIN // MICROSECOND, BigInteger
         )
     else:
         late = type_coerce(received, DateTime(timezone=True)) >= type_coerce(
-            issued, DateTime(timezone=True)
+            looked, DateTime(timezone=True)
         ) - bindparam("margin", LATE_MARGIN, Interval())
     received_late = exists().where(
-        StoredEvent.organization_id == StoredInvoice.organization_id,
-        StoredEvent.time >= StoredInvoice.period_start,
-        StoredEvent.time < StoredInvoice.period_end,
+        StoredEvent.organization_id == finals.c.org,
+        StoredEvent.time >= finals.c.start,
+        StoredEvent.time < finals.c.end,
         late,
     )
     query = (
-        select(StoredInvoice.organization_id)
+        select(finals.c.org)
         .distinct()
-        .where(StoredInvoice.organization_id.in_(list(organizations)))
-        .where(StoredInvoice.period < period_key, StoredInvoice.status != "draft")
-        .where(
-            or_(
-                StoredInvoice.period_start.is_(None),
-                StoredInvoice.period_end.is_(None),
-                received_late,
-            )
-        )
+        .where(or_(finals.c.start.is_(None), finals.c.end.is_(None), received_late))
     )
     return set(connection.scalars(query))
 
