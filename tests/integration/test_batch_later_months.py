@@ -21,6 +21,7 @@ from sqlalchemy import select, text, update
 
 from bysecond.batch.run import rate_shard
 from bysecond.core.catalog import Price
+from bysecond.generator.month import OrganizationPlan, generate_month
 from bysecond.services.billing import (
     LATE_MARGIN,
     BillingContext,
@@ -28,6 +29,7 @@ from bysecond.services.billing import (
     organizations_with_late_usage,
 )
 from bysecond.services.contexts import billing_context
+from bysecond.services.credits import grant_credit
 from bysecond.services.ingest import ingest
 from bysecond.services.profiles import update_profile
 from bysecond.settings import Settings
@@ -320,3 +322,91 @@ def test_R14_late_usage_adjusted_once_leaves_the_organisation_to_the_columns_aga
     # again: a price changed afterwards is not late usage.
     assert adjustments(issued, "org-on-b 2026-11") == [("app-org-on-b", "2026-09", "0.60")]
     assert adjustments(issued, "org-on-e 2026-11") == []
+
+
+# Three generated months, billed one after the other as a platform bills them: each
+# month's events arrive before it is issued, its late events (R14) after.
+MONTHS = (
+    ("2026-09", 11, datetime(2026, 10, 1, 0, 30, tzinfo=UTC), SEPTEMBER_ISSUED),
+    ("2026-10", 7, datetime(2026, 11, 1, 0, 30, tzinfo=UTC), OCTOBER_ISSUED),
+    ("2026-11", 13, datetime(2026, 12, 1, 0, 30, tzinfo=UTC), NOVEMBER_ISSUED),
+)
+
+
+def generated_months() -> tuple[list[list[OrganizationPlan]], list[list[dict[str, Any]]]]:
+    """Each month's organisations, and the events the platform sends during each month:
+    a generated month also holds the events before it that its runs and add-ons
+    started with, sent in the month they happened (before the first month: with it).
+    Each month's events, instances and add-ons get ids of their own: the generator
+    numbers them from 1 every month."""
+    plans = [list(generate_month(40, month, seed)) for month, seed, _, _ in MONTHS]
+    sent: list[list[dict[str, Any]]] = [[] for _ in MONTHS]
+    for (month, _, _, _), organizations in zip(MONTHS, plans, strict=True):
+        for plan in organizations:
+            for generated in plan.events:
+                data = {
+                    key: f"{month}-{value}" if key in ("instance_id", "addon_id") else value
+                    for key, value in generated["data"].items()
+                }
+                own = {**generated, "id": f"{month}-{generated['id']}", "data": data}
+                when = max(n for n, m in enumerate(MONTHS) if n == 0 or m[0] <= generated["time"])
+                sent[when].append(own)
+    return plans, sent
+
+
+def test_R14_generated_months_billed_one_after_another_give_the_cores_invoices(
+    database_url: str, tmp_path: Any
+) -> None:
+    stores = (database_url, f"sqlite:///{tmp_path / 'reference.sqlite3'}")
+    plans, sent = generated_months()
+    late: list[dict[str, Any]] = []  # the previous month's, received after its issue
+    late_subjects: set[str] = set()
+    for n, (month, _, received_at, issued_at) in enumerate(MONTHS):
+        for url in stores:
+            database = open_database(url)
+            try:
+                received(database, sent[n] + late, received_at)
+                if n == 0:  # each customer's profile and credits, once
+                    with database.unit_of_work() as uow:
+                        for plan in plans[0]:
+                            changes = {"time_zone": plan.time_zone, "country": plan.country}
+                            update_profile(uow.session, plan.id, changes, operator=True)
+                            for grant in plan.grants:
+                                grant_credit(
+                                    uow.session,
+                                    plan.id,
+                                    grant.amount,
+                                    grant.kind,
+                                    granted_at=grant.granted_at,
+                                    expires_at=grant.expires_at,
+                                )
+                        uow.commit()
+            finally:
+                database.close()
+        database = open_database(stores[0])
+        try:
+            ids = sorted(plan.id for plan in plans[n])
+            rated = rate_shard(database, context(database, issued_at), month, ids)
+            with database.unit_of_work(read_only=True) as uow:
+                named = organizations_with_late_usage(uow.connection, ids, month)
+        finally:
+            database.close()
+        # Late usage is the previous month's late tasks only: an organisation adjusted
+        # a month ago is not named again. The core bills those, and the organisations
+        # with anomalies or promotional credit expiring in the month (R10); the columns
+        # bill the others.
+        assert named == late_subjects
+        assert late_subjects <= rated.reference
+        assert len(rated.invoices) >= 30
+        issued = bill_both(stores, month, issued_at)
+        adjusted = {
+            key.split()[0]
+            for key, row in issued.items()
+            if key.endswith(month) and adjustments(issued, key)
+        }
+        # R14: exactly the organisations with usage received since their last issue.
+        assert adjusted == late_subjects
+        late = [{**e, "id": f"{month}-late-{e['id']}"} for p in plans[n] for e in p.late_events]
+        late_subjects = {e["subject"] for e in late}
+        assert late_subjects  # the generator's late tasks
+    assert len([key for key in issued if key.endswith("2026-11")]) == 40
