@@ -26,7 +26,7 @@ from sqlalchemy import (
     select,
     type_coerce,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, lazyload
 
 from bysecond.core.catalog import Catalog
 from bysecond.core.document import content_hash
@@ -339,20 +339,32 @@ def late_adjustments(
 ) -> list[Adjustment]:
     """R14: for each finalised earlier period that received usage after it was last
     taken into account (`_last_looked_at`), what it costs now minus what was invoiced
-    for it (including earlier adjustments)."""
+    for it (including earlier adjustments).
+
+    The periods with late usage are found from each invoice's row (its bounds and date
+    of issue); documents, 10-100 KB each, are read only when there is one to rate again.
+    """
     finals = session.scalars(
         select(StoredInvoice)
+        .options(lazyload(StoredInvoice.body))  # the rest of each document: only if needed
         .where(StoredInvoice.organization_id == settings.id)
         .where(StoredInvoice.period < period.key)
         .where(StoredInvoice.status != "draft")
         .order_by(StoredInvoice.period)
     ).all()
-    documents = [(row, orjson.loads(row.document)) for row in finals]
+    late = [
+        row
+        for row in finals
+        if _has_late_events(
+            session, settings.id, _bounds(row), _last_looked_at(row, finals) - LATE_MARGIN
+        )
+    ]
+    if not late:
+        return []
+    documents = {row.id: orjson.loads(row.document) for row in finals}
     found: list[Adjustment] = []
-    for row, document in documents:
-        since = _last_looked_at(row, finals) - LATE_MARGIN
-        if not _has_late_events(session, settings.id, document, since):
-            continue
+    for row in late:
+        document = documents[row.id]
         # The period is re-rated as it was invoiced: its policy and its time zone.
         then = replace(
             settings, policy=document["policy"], time_zone=document["period"]["time_zone"]
@@ -366,9 +378,18 @@ def late_adjustments(
             seller=context.seller,
             policy=named_policy(document["policy"]),
         )
-        invoiced = _invoiced_amounts(row.period, document, (d for _, d in documents))
+        invoiced = _invoiced_amounts(row.period, document, documents.values())
         found += adjustments_for(row.period, invoiced, recomputed.lines)
     return found
+
+
+def _bounds(final: StoredInvoice) -> tuple[datetime, datetime]:
+    """The period's bounds as invoiced: kept in the row (migration 0006), or read from
+    the document of an invoice stored without them."""
+    if final.period_start is not None and final.period_end is not None:
+        return final.period_start, final.period_end
+    period = orjson.loads(final.document)["period"]
+    return datetime.fromisoformat(period["start"]), datetime.fromisoformat(period["end"])
 
 
 def _last_looked_at(final: StoredInvoice, finals: Sequence[StoredInvoice]) -> datetime:
@@ -388,10 +409,9 @@ def _last_looked_at(final: StoredInvoice, finals: Sequence[StoredInvoice]) -> da
 
 
 def _has_late_events(
-    session: Session, organization_id: str, document: dict[str, Any], since: datetime
+    session: Session, organization_id: str, bounds: tuple[datetime, datetime], since: datetime
 ) -> bool:
-    start = datetime.fromisoformat(document["period"]["start"])
-    end = datetime.fromisoformat(document["period"]["end"])
+    start, end = bounds
     late = session.scalar(
         select(StoredEvent.seq)
         .where(StoredEvent.organization_id == organization_id)
