@@ -386,8 +386,12 @@ def _read_settings(
             GrantBalance(grant_value(grant), grant.amount - spent[grant.id])
             for grant in by_org.get(row.id, [])
         ]
+        # R10 splits usage only at an expiry inside the period. A grant that expired at or
+        # before its start pays none of it, and one expiring at or after its end pays all
+        # of it, in the columns' one accrual over the period as in the core's.
         expiring = any(
-            b.grant.expires_at is not None and b.grant.expires_at < period.end for b in balances
+            b.grant.expires_at is not None and period.start < b.grant.expires_at < period.end
+            for b in balances
         )
         if row.id in late or expiring:
             shard.reference.add(row.id)
