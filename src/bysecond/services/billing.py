@@ -26,7 +26,7 @@ from sqlalchemy import (
     select,
     type_coerce,
 )
-from sqlalchemy.orm import Session, aliased, lazyload
+from sqlalchemy.orm import Session, aliased
 
 from bysecond.core.catalog import Catalog
 from bysecond.core.document import content_hash
@@ -337,39 +337,31 @@ def late_adjustments(
     period: BillingPeriod,
     events: Sequence[Event],
 ) -> list[Adjustment]:
-    """R14: for each finalised earlier period that received usage after it was last
-    taken into account (`_last_looked_at`), what it costs now minus what was invoiced
-    for it (including earlier adjustments).
+    """R14: for each finalised earlier period with late usage (`late_periods`), what it
+    costs now minus what was invoiced for it (including earlier adjustments).
 
-    The periods with late usage are found from each invoice's row (its bounds and date
-    of issue); documents, 10-100 KB each, are read only when there is one to rate again.
+    Documents, 10-100 KB each, are read only when there is a period to rate again.
     """
+    late = late_periods(session.connection(), [settings.id], period.key)
+    if not late:
+        return []
     finals = session.scalars(
         select(StoredInvoice)
-        .options(lazyload(StoredInvoice.body))  # the rest of each document: only if needed
         .where(StoredInvoice.organization_id == settings.id)
         .where(StoredInvoice.period < period.key)
         .where(StoredInvoice.status != "draft")
         .order_by(StoredInvoice.period)
     ).all()
-    late = [
-        row
-        for row in finals
-        if _has_late_events(
-            session, settings.id, _bounds(row), _last_looked_at(row, finals) - LATE_MARGIN
-        )
-    ]
-    if not late:
-        return []
-    documents = {row.id: orjson.loads(row.document) for row in finals}
+    documents = {row.period: orjson.loads(row.document) for row in finals}
     found: list[Adjustment] = []
-    for row in late:
-        document = documents[row.id]
+    for key, document in documents.items():
+        if (settings.id, key) not in late:
+            continue
         # The period is re-rated as it was invoiced: its policy and its time zone.
         then = replace(
             settings, policy=document["policy"], time_zone=document["period"]["time_zone"]
         )
-        corrected = BillingPeriod.parse(row.period, then.time_zone)
+        corrected = BillingPeriod.parse(key, then.time_zone)
         recomputed = build_invoice(
             then,
             corrected,
@@ -378,68 +370,38 @@ def late_adjustments(
             seller=context.seller,
             policy=named_policy(document["policy"]),
         )
-        invoiced = _invoiced_amounts(row.period, document, documents.values())
-        found += adjustments_for(row.period, invoiced, recomputed.lines)
+        invoiced = _invoiced_amounts(key, document, documents.values())
+        found += adjustments_for(key, invoiced, recomputed.lines)
     return found
-
-
-def _bounds(final: StoredInvoice) -> tuple[datetime, datetime]:
-    """The period's bounds as invoiced: kept in the row (migration 0006), or read from
-    the document of an invoice stored without them."""
-    if final.period_start is not None and final.period_end is not None:
-        return final.period_start, final.period_end
-    period = orjson.loads(final.document)["period"]
-    return datetime.fromisoformat(period["start"]), datetime.fromisoformat(period["end"])
-
-
-def _last_looked_at(final: StoredInvoice, finals: Sequence[StoredInvoice]) -> datetime:
-    """R14: when the usage of a finalised period was last taken into account: when it was
-    issued, or when a later period was issued after it. Every invoice issued rates again
-    each earlier finalised period that had received usage late by then, and adjusts it
-    (a period billed without doing so had none). Usage received before that instant,
-    less LATE_MARGIN for transactions still committing, is on the invoices already, and
-    the period is not rated again for it: an organisation that once sent usage late is
-    not rated again month after month, and its later invoices are the columns' again."""
-    assert final.issued_at is not None
-    return max(
-        f.issued_at
-        for f in finals
-        if f.issued_at is not None and f.period >= final.period and f.issued_at >= final.issued_at
-    )
-
-
-def _has_late_events(
-    session: Session, organization_id: str, bounds: tuple[datetime, datetime], since: datetime
-) -> bool:
-    start, end = bounds
-    late = session.scalar(
-        select(StoredEvent.seq)
-        .where(StoredEvent.organization_id == organization_id)
-        .where(StoredEvent.time >= start, StoredEvent.time < end)
-        .where(StoredEvent.received_at >= since)
-        .limit(1)
-    )
-    return late is not None
 
 
 def organizations_with_late_usage(
     connection: Connection, organizations: Sequence[str], period_key: str
 ) -> set[str]:
-    """R14: which of `organizations` have a finalised invoice before `period_key` with
-    usage received after its usage was last taken into account (`_last_looked_at`), as
-    `late_adjustments` looks for it: their invoices need the earlier periods rated
-    again. An earlier invoice without recorded bounds (a document that gave none,
-    migration 0006) counts as having some.
+    """R14: which of `organizations` have late usage of a period finalised before
+    `period_key` (`late_periods`): their invoices carry adjustments."""
+    return {org for org, _ in late_periods(connection, organizations, period_key)}
+
+
+def late_periods(
+    connection: Connection, organizations: Sequence[str], period_key: str
+) -> set[tuple[str, str]]:
+    """R14: the (organisation, period) of each invoice finalised before `period_key` whose
+    period received usage after it was last taken into account.
+
+    A period's usage is taken into account when its invoice is issued, and again when a
+    later period's invoice is issued after it: every invoice issued rates again each
+    earlier period that had late usage by then, and adjusts it (one billed from columns
+    had none). Usage received before the last of those instants, less LATE_MARGIN for
+    transactions still committing, is on the invoices already: an organisation that once
+    sent usage late is not rated again month after month. An invoice without recorded
+    bounds (a document that gave none, migration 0006) counts as having late usage.
 
     One query: each earlier invoice is one probe of the events' (organization_id, time)
     index between its bounds, not a read of its document.
     """
     if not organizations:
         return set()
-    earlier = (
-        (StoredInvoice.period < period_key) & (StoredInvoice.status != "draft"),
-        StoredInvoice.organization_id.in_(list(organizations)),
-    )
     later = aliased(StoredInvoice)
     looked_at = (
         select(func.max(later.issued_at))
@@ -452,11 +414,13 @@ def organizations_with_late_usage(
     finals = (
         select(
             StoredInvoice.organization_id.label("org"),
+            StoredInvoice.period.label("period"),
             StoredInvoice.period_start.label("start"),
             StoredInvoice.period_end.label("end"),
             looked_at.label("looked_at"),
         )
-        .where(*earlier)
+        .where(StoredInvoice.organization_id.in_(list(organizations)))
+        .where(StoredInvoice.period < period_key, StoredInvoice.status != "draft")
         .cte("finals")
         .prefix_with("MATERIALIZED")
     )
@@ -475,12 +439,10 @@ def organizations_with_late_usage(
         StoredEvent.time < finals.c.end,
         late,
     )
-    query = (
-        select(finals.c.org)
-        .distinct()
-        .where(or_(finals.c.start.is_(None), finals.c.end.is_(None), received_late))
+    query = select(finals.c.org, finals.c.period).where(
+        or_(finals.c.start.is_(None), finals.c.end.is_(None), received_late)
     )
-    return set(connection.scalars(query))
+    return {(org, key) for org, key in connection.execute(query)}
 
 
 def _invoiced_amounts(
