@@ -33,7 +33,6 @@ down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_BATCH = 500  # invoices read per statement: documents are up to about 100 KB each
 _BOUNDS = ("period_start", "period_end")
 
 
@@ -92,12 +91,11 @@ def downgrade() -> None:
 
 def _copy_bounds(bind: sa.Connection) -> None:
     """Each stored document's period bounds into its row; none where it has none."""
-    ids = list(bind.execute(sa.select(_INVOICES.c.id).order_by(_INVOICES.c.id)).scalars())
     joined = sa.select(_INVOICES.c.id, _INVOICES.c.head, _BODIES.c.rest).join(
         _BODIES, _BODIES.c.invoice_id == _INVOICES.c.id
     )
-    for first in range(0, len(ids), _BATCH):
-        rows = bind.execute(joined.where(_INVOICES.c.id.in_(ids[first : first + _BATCH]))).all()
+    for batch in _0005._batches(bind):  # the invoice ids, 500 at a time
+        rows = bind.execute(joined.where(_INVOICES.c.id.in_(batch))).all()
         found = [
             {"invoice": invoice_id, "start": bounds[0], "end": bounds[1]}
             for invoice_id, head, rest in rows
