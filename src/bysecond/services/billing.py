@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any, Literal
 
 import orjson
@@ -19,6 +20,8 @@ from sqlalchemy import (
     Connection,
     DateTime,
     Interval,
+    Select,
+    String,
     bindparam,
     exists,
     func,
@@ -402,6 +405,18 @@ def late_periods(
     """
     if not organizations:
         return set()
+    query = _late_periods_query(connection.dialect.name == "sqlite")
+    found = connection.execute(
+        query, {"organizations": list(organizations), "period_key": period_key}
+    )
+    return {(org, key) for org, key in found}
+
+
+@cache
+def _late_periods_query(sqlite: bool) -> Select[Any]:
+    """`late_periods`'s statement, built once per dialect: building it took ten times as
+    long as running it for one organisation (3-4 ms against 0.1-0.2 ms)."""
+    period_key = bindparam("period_key", type_=String())
     later = aliased(StoredInvoice)
     looked_at = (
         select(func.max(later.issued_at))
@@ -419,13 +434,13 @@ def late_periods(
             StoredInvoice.period_end.label("end"),
             looked_at.label("looked_at"),
         )
-        .where(StoredInvoice.organization_id.in_(list(organizations)))
+        .where(StoredInvoice.organization_id.in_(bindparam("organizations", expanding=True)))
         .where(StoredInvoice.period < period_key, StoredInvoice.status != "draft")
         .cte("finals")
         .prefix_with("MATERIALIZED")
     )
     received, looked = StoredEvent.received_at, finals.c.looked_at
-    if connection.dialect.name == "sqlite":  # instants are microseconds there
+    if sqlite:  # instants are microseconds there
         late = type_coerce(received, BigInteger) >= type_coerce(looked, BigInteger) - bindparam(
             "margin", LATE_MARGIN // MICROSECOND, BigInteger
         )
@@ -439,10 +454,9 @@ def late_periods(
         StoredEvent.time < finals.c.end,
         late,
     )
-    query = select(finals.c.org, finals.c.period).where(
+    return select(finals.c.org, finals.c.period).where(
         or_(finals.c.start.is_(None), finals.c.end.is_(None), received_late)
     )
-    return {(org, key) for org, key in connection.execute(query)}
 
 
 def _invoiced_amounts(
