@@ -17,6 +17,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
+from sqlalchemy.exc import OperationalError
 
 from bysecond.store.database import Database, open_database
 from bysecond.store.prices import seed_default_catalog
@@ -74,16 +75,31 @@ def postgresql_url(postgresql_server: PostgreSQLServer) -> str:
 def _empty_postgresql(url: str) -> None:
     """Every table emptied, the default catalog back: a fresh database, in milliseconds.
 
-    TRUNCATE fires no row trigger, so rows the store refuses to delete go too.
+    TRUNCATE fires no row trigger, so rows the store refuses to delete go too. It waits
+    for every other transaction on the database: one an earlier test left open (a
+    process it did not end) fails this test with the culprit named, instead of a hang.
     """
     database = open_database(url, apply_migrations=False)
     try:
         tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
         with database.engine.begin() as connection:
-            connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+            connection.exec_driver_sql("SET LOCAL lock_timeout = '30s'")
+            try:
+                connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+            except OperationalError:
+                pytest.fail(f"an earlier test left the database in use: {_holders(url)}")
             seed_default_catalog(connection)
     finally:
         database.close()
+
+
+def _holders(url: str) -> list[tuple[object, ...]]:
+    """The other sessions on the test database: pid, state, application, last query."""
+    with psycopg.connect(url, autocommit=True) as connection:
+        return connection.execute(
+            "SELECT pid, state, application_name, left(query, 80) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -154,8 +155,9 @@ def test_cli_ingest_that_loses_its_database_midway_says_so_in_one_line_and_exits
     real = cli_ingest.ingest_chunks
 
     def failing_after_one_chunk(*args: Any, **kwargs: Any) -> Iterator[Any]:
-        reports = real(*args, **kwargs)
-        yield next(reports)
+        # As the real generator does when a chunk fails: what it started is ended first.
+        with closing(real(*args, **kwargs)) as reports:
+            yield next(reports)
         raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
 
     monkeypatch.setattr(cli_ingest, "ingest_chunks", failing_after_one_chunk)
@@ -166,6 +168,42 @@ def test_cli_ingest_that_loses_its_database_midway_says_so_in_one_line_and_exits
         " connection; run the same command again to finish"
     ]
     assert len(_stored_ids(database_url)) == 10
+
+
+def test_cli_ingest_whose_journal_fails_midway_ends_its_writers_and_leaves_the_store_usable(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure on the reading side (here the journal's disk) while writing processes
+    hold the next chunk's transaction open: they roll it back and end before the command
+    does, so the store is neither locked nor left with a half-run (SQLite would answer
+    "database is locked", PostgreSQL would block the next writer)."""
+    events = _write(tmp_path / "events.jsonl", [line(raw) for raw in many(40)])
+
+    def disk_full(*args: Any, **kwargs: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cli_ingest, "_log_chunk", disk_full)
+    result = runner.invoke(
+        app,
+        [
+            "ingest",
+            str(events),
+            "--db",
+            database_url,
+            "--chunk-size",
+            "10",
+            "--workers",
+            "2",
+            "--journal",
+            str(tmp_path / "journal.jsonl"),
+        ],
+    )
+    assert result.exit_code == 3
+    assert "ingestion stopped after 10 events were answered" in result.stderr
+    assert len(_stored_ids(database_url)) == 10  # the one report taken, nothing more
+    again = runner.invoke(app, ["ingest", str(events), "--db", database_url, "--json"])
+    assert again.exit_code == 0, again.stderr
+    assert len(_stored_ids(database_url)) == 40
 
 
 def test_a_killed_ingest_loses_no_acknowledged_event_and_a_rerun_completes_it(

@@ -8,7 +8,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, closing, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -172,24 +172,29 @@ def ingest(
     try:
         with _progress(json_output) as progress, _journal(journal) as log:
             task = progress.add_task("ingesting", total=inputs.size())
-            reports = ingest_chunks(
-                database,
-                inputs.chunks(chunk_size),
-                workers=(os.cpu_count() or 1) if workers is None else workers,
-                welcome=context.settings().welcome,
-            )
-            for number, report in enumerate(reports, 1):
-                totals.add(report)
-                for outcome in report.notes:
-                    if outcome.status is Status.REJECTED:
-                        rejected.write(outcome, inputs)
-                if log is not None:
-                    _log_chunk(log, number, report, inputs)
-                progress.update(
-                    task,
-                    completed=inputs.bytes_read,
-                    description=f"{totals.events:,} events, {totals.rejected:,} rejected",
+            # Closed on every way out: writing processes hold the next chunk's transaction
+            # open until this loop asks for more; closing rolls it back and ends them
+            # before the database is closed, whatever stopped the loop.
+            with closing(
+                ingest_chunks(
+                    database,
+                    inputs.chunks(chunk_size),
+                    workers=(os.cpu_count() or 1) if workers is None else workers,
+                    welcome=context.settings().welcome,
                 )
+            ) as reports:
+                for number, report in enumerate(reports, 1):
+                    totals.add(report)
+                    for outcome in report.notes:
+                        if outcome.status is Status.REJECTED:
+                            rejected.write(outcome, inputs)
+                    if log is not None:
+                        _log_chunk(log, number, report, inputs)
+                    progress.update(
+                        task,
+                        completed=inputs.bytes_read,
+                        description=f"{totals.events:,} events, {totals.rejected:,} rejected",
+                    )
     except KeyboardInterrupt:
         interrupted = True
     except (DBAPIError, OSError) as error:

@@ -19,7 +19,7 @@ import itertools
 import marshal
 import multiprocessing
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -212,10 +212,14 @@ def ingest_chunks(
     clock: Clock | None = None,
     workers: int = 0,
     welcome: WelcomeCredit | None = None,
-) -> Iterator[ChunkReport]:
+) -> Generator[ChunkReport, None, None]:
     """`ingest` of items already cut into chunks, one transaction each: lists of items,
     or `LineChunk`s of JSON Lines, which the calling process never splits into lines
-    when `workers` processes validate them."""
+    when `workers` processes validate them.
+
+    A caller that stops before the end must close the generator (`contextlib.closing`):
+    with `workers`, a process holds the next chunk's transaction open until the caller
+    asks for more, and closing is what rolls it back and ends the processes."""
     now = clock or _utc_now
     with database.unit_of_work(read_only=True) as uow:
         currencies = currencies_other_than(uow.connection, DEFAULT_CURRENCY)
