@@ -11,7 +11,7 @@ September is issued, October's (and one late September event) after.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -151,7 +151,10 @@ def test_R14_only_organisations_with_late_usage_leave_the_columns(
         assert first == set()
         rated = rate_shard(database, context(database, OCTOBER_ISSUED), "2026-10", ORGANIZATIONS)
         assert rated.reference == {"org-on-b", "org-on-e"}
-        assert set(rated.invoices) == {"org-on-a", "org-on-c", "org-on-d"}
+        # Every invoice is computed in the worker; the core's carry no inputs hash.
+        assert set(rated.invoices) == set(ORGANIZATIONS)
+        from_columns = {org for org, r in rated.invoices.items() if r.inputs_hash is not None}
+        assert from_columns == {"org-on-a", "org-on-c", "org-on-d"}
     finally:
         database.close()
 
@@ -262,6 +265,26 @@ def bill_both(stores: tuple[str, str], period: str, at: datetime) -> dict[str, A
     issued = invoices(columnar)
     assert issued == invoices(reference)
     return issued
+
+
+def test_R13_an_issued_period_is_not_computed_again_and_stays_as_issued(
+    stores: tuple[str, str],
+) -> None:
+    """R13: an issued invoice is never computed again, by the columns or by the core (whose
+    invoices the workers compute otherwise): issuing again answers `already_final` for
+    everyone and changes nothing."""
+    issued = bill_both(stores, "2026-10", OCTOBER_ISSUED)
+    database = open_database(stores[0])
+    try:
+        later = context(database, OCTOBER_ISSUED + timedelta(days=1))
+        rated = rate_shard(database, later, "2026-10", ORGANIZATIONS)
+        assert rated.reference == {"org-on-b", "org-on-e"}
+        assert rated.invoices == {}
+        report = bill_period(database, later, "2026-10", issue=True)
+        assert report.count("already_final") == len(ORGANIZATIONS)
+    finally:
+        database.close()
+    assert invoices(stores[0]) == issued
 
 
 def adjustments(issued: dict[str, Any], key: str) -> list[tuple[str, str, str]]:
@@ -397,7 +420,8 @@ def test_R14_generated_months_billed_one_after_another_give_the_cores_invoices(
         # columns bill the others.
         assert named == late_subjects
         assert late_subjects <= rated.reference
-        assert len(rated.invoices) >= 35
+        from_columns = [r for r in rated.invoices.values() if r.inputs_hash is not None]
+        assert len(from_columns) >= 35
         if n > 0:  # credit that expired in an earlier month leaves nothing to split
             assert rated.reference == late_subjects
         issued = bill_both(stores, month, issued_at)

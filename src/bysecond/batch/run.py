@@ -39,9 +39,16 @@ from bysecond.services.billing import (
     BillingContext,
     BillingReport,
     OrganizationResult,
+    draft_invoice,
     organizations_with_late_usage,
 )
-from bysecond.services.customers import ACCOUNT_COLUMNS, GRANT_COLUMNS, customer, grant_value
+from bysecond.services.customers import (
+    ACCOUNT_COLUMNS,
+    GRANT_COLUMNS,
+    UnknownOrganization,
+    customer,
+    grant_value,
+)
 from bysecond.services.invoice_record import InvoiceRecord
 from bysecond.store.binary_rows import rows_in_binary
 from bysecond.store.database import Database, open_database
@@ -202,12 +209,14 @@ def _rate_in_worker(context: BillingContext, period_key: str, part: list[str]) -
 class _Shard:
     inputs: dict[str, OrganizationInput]  # organisations billed from columns
     reference: set[str]  # organisations the reference path bills
+    final: set[str]  # organisations whose invoice for the period is issued: none computed
 
 
 @dataclass
 class RatedShard:
-    """A shard's invoices computed from columns, as records to store (their documents
-    written: they cross from a worker process), and who the reference path bills."""
+    """A shard's invoices as records to store (their documents written: they cross from
+    a worker process): computed from columns, or by the core for the organisations in
+    `reference`. An organisation without a record is billed by the writer itself."""
 
     invoices: dict[str, InvoiceRecord]
     reference: set[str]
@@ -226,7 +235,9 @@ def rate_shard(
     shard to shard by the caller; without them, the shard gets its own.
 
     A stored draft whose inputs are unchanged (inputs.py) is read back instead of
-    being computed again: the same inputs give the same document (R16).
+    being computed again: the same inputs give the same document (R16). The core's
+    invoices are computed here too: in a worker, beside the others' shards, instead of
+    one at a time in the process that writes.
     """
     shard = _read_settings(database, context, period_key, part)
     prices = instance_prices(context.catalog)
@@ -263,7 +274,30 @@ def rate_shard(
                 )
                 hashed = inputs_hash(run, given, counts.get(org, 0))
                 invoices[org] = InvoiceRecord.of(invoice, hashed)
+    invoices |= _core_invoices(database, context, period_key, shard.reference - shard.final)
     return RatedShard(invoices, shard.reference)
+
+
+def _core_invoices(
+    database: Database, context: BillingContext, period_key: str, organizations: set[str]
+) -> dict[str, InvoiceRecord]:
+    """The invoices of the organisations the columns do not bill (late usage of an issued
+    period, credit expiring inside this one, an anomaly), as the reference engine drafts
+    them: nothing is written, and the writer stores them as it stores the columns' ones.
+    An organisation the store does not know is left to the writer, which reports it as
+    the reference engine does.
+    """
+    if not organizations:
+        return {}
+    records: dict[str, InvoiceRecord] = {}
+    with database.unit_of_work(read_only=True) as uow:
+        for org in sorted(organizations):
+            try:
+                invoice = draft_invoice(uow.session, context, org, period_key)
+            except UnknownOrganization:
+                continue
+            records[org] = InvoiceRecord.of(invoice)
+    return records
 
 
 def _unchanged_drafts(
@@ -357,6 +391,15 @@ def _read_settings(
             )
         ).all()
         late = organizations_with_late_usage(connection, part, period_key)
+        final = set(
+            connection.scalars(
+                select(StoredInvoice.organization_id).where(
+                    StoredInvoice.organization_id.in_(part),
+                    StoredInvoice.period == period_key,
+                    StoredInvoice.status != "draft",
+                )
+            )
+        )
     # A balance is a fold over the append-only ledger (invariant 4), as in
     # services.customers.grant_balances, for the whole shard at once.
     spent: dict[str, Decimal] = defaultdict(Decimal)
@@ -366,7 +409,7 @@ def _read_settings(
     by_org: dict[str, list[Row[Any]]] = defaultdict(list)
     for grant in grants:
         by_org[grant.organization_id].append(grant)
-    shard = _Shard({}, set())
+    shard = _Shard({}, set(), final)
     periods: dict[str, BillingPeriod] = {}  # one per time zone, not per organisation
     for row in rows:
         if row.id not in wanted:
@@ -395,9 +438,9 @@ def _read_settings(
         )
         if row.id in late or expiring:
             shard.reference.add(row.id)
-            continue
-        shard.inputs[row.id] = OrganizationInput(settings, period, chosen, balances)
-    shard.reference |= wanted - set(shard.inputs) - shard.reference
+        elif row.id not in final:  # an issued invoice is never computed again (R13)
+            shard.inputs[row.id] = OrganizationInput(settings, period, chosen, balances)
+    shard.reference |= wanted - set(shard.inputs) - shard.reference - final
     return shard
 
 

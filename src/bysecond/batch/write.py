@@ -3,8 +3,9 @@
 Each organisation's plan is decided by `services.billing.plan_record`, the same
 decision `record_invoice` writes for one organisation; here the plans of a whole shard
 become a few statements each run for many rows (executemany), not an ORM object per
-invoice and per ledger entry with their change tracking. Organisations the columnar
-path left to the core are billed by `bill_organization` in their turn, in the same
+invoice and per ledger entry with their change tracking. The core's invoices come as
+records too, computed by the workers; an organisation without one (unknown to the
+store) goes through `bill_organization` in its turn, in the same
 transaction: invoice numbers and ledger entries follow organisation id order either way.
 """
 
@@ -208,8 +209,9 @@ def write_shard(
 ) -> list[OrganizationResult]:
     """The shard's invoices in one transaction, organisations in id order (R13).
 
-    `invoices` holds the records the columnar path computed (or read back from
-    unchanged drafts); the other organisations of `part` are billed by the core here.
+    `invoices` holds the records the workers computed (from columns, by the core, or
+    read back from unchanged drafts); the other organisations of `part` are billed by
+    the core here.
     """
     results: list[OrganizationResult] = []
     with database.unit_of_work() as uow:
@@ -231,16 +233,16 @@ def write_shard(
         for org in sorted(part):
             row = stored.get(org)
             record = invoices.get(org)
-            if record is None:
+            if row is not None and row.status != "draft":
+                results.append(
+                    OrganizationResult(org, "already_final", row.number, reason=ALREADY_FINAL)
+                )
+            elif record is None:
                 pending.send(session)  # earlier organisations first: the ledger's order
                 results.append(
                     bill_organization(
                         session, context, org, period_key, issue=issue, numbers=numbers
                     )
-                )
-            elif row is not None and row.status != "draft":
-                results.append(
-                    OrganizationResult(org, "already_final", row.number, reason=ALREADY_FINAL)
                 )
             else:
                 plan = plan_record(
