@@ -26,6 +26,8 @@ def run(
     )
     if check is not None:
         assert done.returncode == check, f"{args}: {done.returncode}\n{done.stdout}\n{done.stderr}"
+        # A crash exits 1 too, which is also what some outcomes answer.
+        assert "Traceback (most recent call last)" not in done.stderr, done.stderr
     return done
 
 

@@ -20,7 +20,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -105,7 +105,9 @@ def bill_period_columnar(
     parts = shards(organizations, shard_size)
 
     def write(part: list[str], rated: RatedShard) -> None:
-        written = write_shard(database, context, period_key, part, rated.invoices, issue)
+        written = write_shard(
+            database, context, period_key, part, rated.invoices, issue, rated.ledger_counts
+        )
         _collect(report, written, progress)
 
     count = min(workers or os.cpu_count() or 1, len(parts))
@@ -210,6 +212,7 @@ class _Shard:
     inputs: dict[str, OrganizationInput]  # organisations billed from columns
     reference: set[str]  # organisations the reference path bills
     final: set[str]  # organisations whose invoice for the period is issued: none computed
+    ledger_counts: dict[str, int]  # each organisation's credit ledger entries, as read
 
 
 @dataclass
@@ -220,6 +223,10 @@ class RatedShard:
 
     invoices: dict[str, InvoiceRecord]
     reference: set[str]
+    # Each organisation's count of credit ledger entries when its balances were read
+    # (absent: none), before any of them: the writer issues an invoice only with the
+    # same count, the balances its credit lines were computed from (invariant 4).
+    ledger_counts: dict[str, int] = field(default_factory=dict)
 
 
 def rate_shard(
@@ -275,7 +282,7 @@ def rate_shard(
                 hashed = inputs_hash(run, given, counts.get(org, 0))
                 invoices[org] = InvoiceRecord.of(invoice, hashed)
     invoices |= _core_invoices(database, context, period_key, shard.reference - shard.final)
-    return RatedShard(invoices, shard.reference)
+    return RatedShard(invoices, shard.reference, shard.ledger_counts)
 
 
 def _core_invoices(
@@ -386,9 +393,12 @@ def _read_settings(
             .order_by(CreditGrant.id)
         ).all()
         ledger = connection.execute(
-            select(LedgerEntry.grant_id, LedgerEntry.kind, LedgerEntry.amount).where(
-                LedgerEntry.organization_id.in_(part)
-            )
+            select(
+                LedgerEntry.organization_id,
+                LedgerEntry.grant_id,
+                LedgerEntry.kind,
+                LedgerEntry.amount,
+            ).where(LedgerEntry.organization_id.in_(part))
         ).all()
         late = organizations_with_late_usage(connection, part, period_key)
         final = set(
@@ -403,13 +413,15 @@ def _read_settings(
     # A balance is a fold over the append-only ledger (invariant 4), as in
     # services.customers.grant_balances, for the whole shard at once.
     spent: dict[str, Decimal] = defaultdict(Decimal)
-    for grant_id, kind, amount in ledger:
+    entries: dict[str, int] = defaultdict(int)
+    for org, grant_id, kind, amount in ledger:
+        entries[org] += 1
         if kind in ("applied", "expired"):
             spent[grant_id] += amount
     by_org: dict[str, list[Row[Any]]] = defaultdict(list)
     for grant in grants:
         by_org[grant.organization_id].append(grant)
-    shard = _Shard({}, set(), final)
+    shard = _Shard({}, set(), final, dict(entries))
     periods: dict[str, BillingPeriod] = {}  # one per time zone, not per organisation
     for row in rows:
         if row.id not in wanted:

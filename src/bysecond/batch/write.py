@@ -24,6 +24,8 @@ from bysecond.services.billing import (
     OrganizationResult,
     RecordPlan,
     bill_organization,
+    ledger_counts,
+    lock_ledgers,
     plan_record,
 )
 from bysecond.services.invoice_record import InvoiceRecord
@@ -206,12 +208,18 @@ def write_shard(
     part: Sequence[str],
     invoices: dict[str, InvoiceRecord],
     issue: bool,
+    counts_read: dict[str, int],
 ) -> list[OrganizationResult]:
     """The shard's invoices in one transaction, organisations in id order (R13).
 
     `invoices` holds the records the workers computed (from columns, by the core, or
     read back from unchanged drafts); the other organisations of `part` are billed by
     the core here.
+
+    Issuing spends credit computed from the balances the worker read: an organisation
+    whose credit ledger changed since (`counts_read`, its count of entries then: another
+    run issued one of its invoices meanwhile) is computed again here, under the lock,
+    instead of applying credit twice (invariant 4).
     """
     results: list[OrganizationResult] = []
     with database.unit_of_work() as uow:
@@ -226,6 +234,14 @@ def write_shard(
                 .where(_INVOICES.c.period == period_key)
             )
         }
+        if issue:
+            lock_ledgers(connection, part)
+            counts_now = ledger_counts(connection, part)
+            invoices = {
+                org: record
+                for org, record in invoices.items()
+                if counts_now.get(org, 0) == counts_read.get(org, 0)
+            }
         # One block of numbers for the whole shard, taken in organisation id order by
         # both paths; what is left is given back before the commit.
         numbers = InvoiceNumbers(connection, context.as_of.year, len(part))

@@ -173,8 +173,39 @@ def bill_organization(
             stored.number,
             reason=ALREADY_FINAL,
         )
+    if issue:  # the balances read next are the ones its ledger entries spend
+        lock_ledgers(session.connection(), [organization_id])
     invoice = draft_invoice(session, context, organization_id, period_key)
     return record_invoice(session, context, stored, invoice, issue=issue, numbers=numbers)
+
+
+def lock_ledgers(connection: Connection, organizations: Sequence[str]) -> None:
+    """Invariant 4: until this transaction ends, no other issue spends these
+    organisations' credit, so balances read now stay true for the entries it writes.
+
+    PostgreSQL: each organisation's row is locked `FOR NO KEY UPDATE`, in id order (no
+    deadlock between two runs), which leaves ingestion's foreign-key checks free. SQLite:
+    nothing to do, a writing transaction (BEGIN IMMEDIATE) excludes every other writer.
+    """
+    if connection.dialect.name != "postgresql" or not organizations:
+        return
+    connection.execute(
+        select(Organization.id)
+        .where(Organization.id.in_(sorted(organizations)))
+        .order_by(Organization.id)
+        .with_for_update(key_share=True)
+    ).all()
+
+
+def ledger_counts(connection: Connection, organizations: Sequence[str]) -> dict[str, int]:
+    """How many credit ledger entries each organisation has (absent: none). The ledger
+    is append-only: the same count is the same ledger, hence the same balances."""
+    counted = connection.execute(
+        select(LedgerEntry.organization_id, func.count())
+        .where(LedgerEntry.organization_id.in_(organizations))
+        .group_by(LedgerEntry.organization_id)
+    )
+    return {org: count for org, count in counted}
 
 
 @dataclass(frozen=True)
