@@ -225,6 +225,14 @@ def write_shard(
     with database.unit_of_work() as uow:
         session = uow.session
         connection = session.connection()
+        if issue:  # before anything is read: what follows is what this shard spends from
+            lock_ledgers(connection, part)
+            counts_now = ledger_counts(connection, part)
+            invoices = {
+                org: record
+                for org, record in invoices.items()
+                if counts_now.get(org, 0) == counts_read.get(org, 0)
+            }
         # Documents are written, never read, here: each is 10-100 KB.
         stored = {
             row.organization_id: row
@@ -234,14 +242,6 @@ def write_shard(
                 .where(_INVOICES.c.period == period_key)
             )
         }
-        if issue:
-            lock_ledgers(connection, part)
-            counts_now = ledger_counts(connection, part)
-            invoices = {
-                org: record
-                for org, record in invoices.items()
-                if counts_now.get(org, 0) == counts_read.get(org, 0)
-            }
         # One block of numbers for the whole shard, taken in organisation id order by
         # both paths; what is left is given back before the commit.
         numbers = InvoiceNumbers(connection, context.as_of.year, len(part))
