@@ -12,16 +12,24 @@ import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import func, select
 
 from bysecond.batch.run import rate_shard
 from bysecond.batch.write import write_shard
-from bysecond.services.billing import OrganizationResult, bill_organization, bill_period
+from bysecond.services.billing import (
+    OrganizationResult,
+    bill_organization,
+    bill_period,
+    lock_ledgers,
+)
 from bysecond.services.credits import grant_credit
+from bysecond.services.ingest import ingest_batch
 from bysecond.store.database import open_database
 from bysecond.store.schema import CreditGrant, LedgerEntry
 
-from .test_batch_billing import start, stop
+from .conftest import PostgreSQLServer
+from .test_batch_billing import event, start, stop
 from .test_batch_later_months import context, numbered, received
 
 ORG = "org-spends"
@@ -133,5 +141,50 @@ def test_invariant_4_two_organisations_issues_at_once_spend_the_credit_once(
                 )
             )
         assert spent == Decimal("2.00")
+    finally:
+        database.close()
+
+
+@pytest.mark.postgres
+def test_the_issue_lock_leaves_ingestion_free(postgresql_server: PostgreSQLServer) -> None:
+    """While a run holds an organisation's issue lock (PostgreSQL), its usage is still
+    ingested: registering its applications and add-ons checks their foreign key to the
+    organisation (KEY SHARE), which `FOR NO KEY UPDATE` does not block."""
+    database = open_database(postgresql_server.create_database())
+    try:
+        received(
+            database,
+            [{**start(ORG, "2026-10-10T00:00:00Z", "o-1"), "id": "first"}],
+            datetime(2026, 10, 20, tzinfo=UTC),
+        )
+        more = [
+            {**start(ORG, "2026-10-12T00:00:00Z", "o-2"), "id": "second"},
+            {
+                **event(
+                    "addon.provisioned",
+                    ORG,
+                    "2026-10-12T00:00:00Z",
+                    addon_id="db-1",
+                    provider="postgresql",
+                    plan="s",
+                ),
+                "id": "third",
+            },
+        ]
+        done: list[int] = []
+
+        def ingest_more() -> None:
+            report = ingest_batch(database, more, clock=lambda: datetime(2026, 10, 20, tzinfo=UTC))
+            done.append(report.accepted)
+
+        with database.unit_of_work() as uow:
+            lock_ledgers(uow.connection, [ORG])
+            other = threading.Thread(target=ingest_more)
+            other.start()
+            other.join(timeout=10)
+            finished_under_lock = not other.is_alive()
+        other.join(timeout=30)
+        assert finished_under_lock
+        assert done == [2]
     finally:
         database.close()
