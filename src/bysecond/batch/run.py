@@ -20,7 +20,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -226,7 +226,7 @@ class RatedShard:
     # Each organisation's count of credit ledger entries when its balances were read
     # (absent: none), before any of them: the writer issues an invoice only with the
     # same count, the balances its credit lines were computed from (invariant 4).
-    ledger_counts: dict[str, int] = field(default_factory=dict)
+    ledger_counts: dict[str, int]
 
 
 def rate_shard(
