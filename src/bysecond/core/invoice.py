@@ -21,7 +21,7 @@ from .credits import Accrual, GrantBalance, Settlement, settle
 from .document import canonical_json
 from .events import Event
 from .lines import KINDS, Line, build_lines, line_totals, subtotal
-from .metering import Anomaly, Usage, meter
+from .metering import Anomaly, Opening, Usage, meter
 from .money import Currency, currency, decimal_text, format_decimal
 from .period import BillingPeriod, rfc3339
 from .policy import FORMER_POLICY, Policy
@@ -129,19 +129,21 @@ def build_invoice(
     compare_with: Policy = FORMER_POLICY,
     until: datetime | None = None,
     details: bool = True,
+    opening: Opening | None = None,
 ) -> Invoice:
     """The invoice of `customer` for `period` (R8-R12, R15).
 
     `until` cuts the window short for an estimate of the period so far; running
     resources are then billed up to it. `details=False` leaves each line's details out
-    (amounts, credits and VAT are the same).
+    (amounts, credits and VAT are the same). With an `opening` state at or before the
+    period's start, `events` are those at or after its instant (core.metering).
     """
     period = BillingPeriod(period.year, period.month, customer.time_zone)  # R1
     end = period.end if until is None else period.clamp(until)
     return invoice_of_usage(
         customer,
         period,
-        meter(events, period.start, end),
+        meter(events, period.start, end, opening=opening),
         catalog,
         grants,
         seller=seller,

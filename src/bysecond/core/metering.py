@@ -9,8 +9,8 @@ given twice counts once (R16).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Literal
@@ -108,21 +108,46 @@ class Usage:
     addon_names: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(slots=True)
-class _Open:
+@dataclass(frozen=True, slots=True)
+class Span:
     """A run or interval that has started and not yet ended."""
 
-    owner_id: str
+    owner_id: str  # the application of an instance; the add-on itself
     price_key: str
     role: str | None
     start: datetime
+
+
+@dataclass(frozen=True)
+class Opening:
+    """What the events before `at` leave behind for a window starting at or after it:
+    the runs and add-on intervals still open, each add-on's provider, the names in force.
+
+    The replay of those events keeps nothing else that a later window reads: their
+    anomalies, tasks and quantities lie before the window, and so does every run that
+    ended. Metering the events at or after `at` from this state therefore gives exactly
+    what metering the whole history gives (tests/unit/test_properties.py). A billing
+    run keeps it with each organisation's period, so that the next period reads its own
+    events only, not every event since the organisation's first.
+    """
+
+    at: datetime
+    runs: Mapping[str, Span] = field(default_factory=dict)  # by instance
+    intervals: Mapping[str, Span] = field(default_factory=dict)  # by add-on
+    providers: Mapping[str, str] = field(default_factory=dict)  # by add-on
+    application_names: Mapping[str, str] = field(default_factory=dict)
+    addon_names: Mapping[str, str] = field(default_factory=dict)
+
+    def without_runs(self) -> Opening:
+        """The add-ons' part alone, for a replay of every event but instances'."""
+        return replace(self, runs={})
 
 
 @dataclass(frozen=True, slots=True)
 class _Closed:
     kind: ResourceKind
     resource_id: str
-    opened: _Open
+    opened: Span
     end: datetime | None  # None: still open after the last event
 
 
@@ -136,13 +161,16 @@ def unique_in_order(events: Iterable[Event]) -> list[Event]:
     return sorted(chosen.values(), key=lambda e: e.sort_key)
 
 
-def meter(events: Iterable[Event], start: datetime, end: datetime) -> Usage:
+def meter(
+    events: Iterable[Event], start: datetime, end: datetime, *, opening: Opening | None = None
+) -> Usage:
     """Replay `events` and keep what falls in the window `[start, end)`.
 
     Events before `start` still count: they open runs that reach into the window. Events
-    at or after `end` are left for a later window.
+    at or after `end` are left for a later window. With an `opening` (at or before
+    `start`), the replay starts from it, and `events` are those at or after its instant.
     """
-    replay = _Replay(start, end)
+    replay = _Replay(start, end, opening)
     for event in unique_in_order(events):
         if event.time >= end:
             break
@@ -150,8 +178,24 @@ def meter(events: Iterable[Event], start: datetime, end: datetime) -> Usage:
     return replay.usage()
 
 
+def opening_at(events: Iterable[Event], at: datetime, *, opening: Opening | None = None) -> Opening:
+    """The state the events before `at` leave (`Opening`), replayed from `opening` when
+    one is given (at or before `at`; `events` then start at its instant)."""
+    replay = _Replay(at, at, opening)
+    for event in unique_in_order(events):
+        if event.time >= at:
+            break
+        replay.apply(event)
+    return replay.opening()
+
+
 def meter_cut(
-    events: Iterable[Event], start: datetime, cut: datetime, end: datetime
+    events: Iterable[Event],
+    start: datetime,
+    cut: datetime,
+    end: datetime,
+    *,
+    opening: Opening | None = None,
 ) -> tuple[Usage, Usage]:
     """`(meter(events, start, cut), meter(events, start, end))` in one replay, for
     `start <= cut <= end`: an estimate bills the period so far and projects it to its end.
@@ -164,7 +208,7 @@ def meter_cut(
     if not start <= cut <= end:
         raise ValueError(f"the cut {rfc3339(cut)} is outside the window")
     ordered = unique_in_order(events)
-    replay = _Replay(start, cut)
+    replay = _Replay(start, cut, opening)
     applied = 0
     while applied < len(ordered) and ordered[applied].time < cut:
         replay.apply(ordered[applied])
@@ -179,17 +223,35 @@ def meter_cut(
 
 
 class _Replay:
-    def __init__(self, start: datetime, end: datetime) -> None:
+    def __init__(self, start: datetime, end: datetime, opening: Opening | None = None) -> None:
         self.start, self.end = start, end
-        self.instances: dict[str, _Open] = {}
-        self.addons: dict[str, _Open] = {}
-        self.providers: dict[str, str] = {}
         self.closed: list[_Closed] = []
         self.tasks: list[TaskCharge] = []
         self.quantities: list[QuantityCharge] = []
         self.anomalies: list[Anomaly] = []
-        self.application_names: dict[str, str] = {}
-        self.addon_names: dict[str, str] = {}
+        # Without an opening, the replay starts from nothing, before any event.
+        begin = opening or Opening(start)
+        if begin.at > start:
+            raise ValueError(
+                f"the opening state at {rfc3339(begin.at)} is after the window's start"
+            )
+        self.opened_at = None if opening is None else opening.at
+        self.instances: dict[str, Span] = dict(begin.runs)
+        self.addons: dict[str, Span] = dict(begin.intervals)
+        self.providers: dict[str, str] = dict(begin.providers)
+        self.application_names: dict[str, str] = dict(begin.application_names)
+        self.addon_names: dict[str, str] = dict(begin.addon_names)
+
+    def opening(self) -> Opening:
+        """The state left by the events applied so far (all before `self.end`)."""
+        return Opening(
+            self.end,
+            dict(sorted(self.instances.items())),
+            dict(sorted(self.addons.items())),
+            dict(sorted(self.providers.items())),
+            dict(sorted(self.application_names.items())),
+            dict(sorted(self.addon_names.items())),
+        )
 
     def in_window(self, instant: datetime) -> bool:
         return self.start <= instant < self.end
@@ -202,6 +264,10 @@ class _Replay:
             )
 
     def apply(self, event: Event) -> None:
+        if self.opened_at is not None and event.time < self.opened_at:  # in the opening
+            raise ValueError(
+                f"event {event.id} at {rfc3339(event.time)} is before the opening state"
+            )
         data = event.data
         if isinstance(data, InstanceStarted):
             self.instance_started(event, data)
@@ -249,7 +315,7 @@ class _Replay:
             )
             return
         key = f"instance.{data.flavor}"
-        self.instances[data.instance_id] = _Open(data.application_id, key, data.role, event.time)
+        self.instances[data.instance_id] = Span(data.application_id, key, data.role, event.time)
 
     def instance_stopped(self, event: Event, data: InstanceStopped) -> None:
         running = self.instances.pop(data.instance_id, None)
@@ -286,7 +352,7 @@ class _Replay:
             if current.price_key == key:
                 return
             self.closed.append(_Closed("addon", data.addon_id, current, event.time))
-        self.addons[data.addon_id] = _Open(data.addon_id, key, None, event.time)
+        self.addons[data.addon_id] = Span(data.addon_id, key, None, event.time)
 
     def addon_plan_changed(self, event: Event, data: AddonPlanChanged) -> None:
         if data.provider:
@@ -307,7 +373,7 @@ class _Replay:
             return  # a change to the plan already in force changes nothing
         else:
             self.closed.append(_Closed("addon", data.addon_id, current, event.time))
-        self.addons[data.addon_id] = _Open(data.addon_id, key, None, event.time)
+        self.addons[data.addon_id] = Span(data.addon_id, key, None, event.time)
 
     def addon_deleted(self, event: Event, data: AddonDeleted) -> None:
         current = self.addons.pop(data.addon_id, None)
