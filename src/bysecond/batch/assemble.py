@@ -12,7 +12,7 @@ from bysecond.core.credits import Accrual, GrantBalance
 from bysecond.core.events import Event
 from bysecond.core.invoice import Comparison, Customer, Invoice, Seller, assemble_invoice
 from bysecond.core.lines import Line, build_lines, line_totals
-from bysecond.core.metering import meter
+from bysecond.core.metering import Opening, meter
 from bysecond.core.money import currency, round_half_up
 from bysecond.core.period import BillingPeriod
 from bysecond.core.policy import FORMER_POLICY, Policy
@@ -36,6 +36,8 @@ def invoice_from_columns(
     denominator: int,
     catalog: Catalog,
     seller: Seller,
+    *,
+    opening: Opening | None = None,
 ) -> Invoice:
     """The same invoice `core.invoice.build_invoice` gives for these events.
 
@@ -44,9 +46,12 @@ def invoice_from_columns(
     lines accrue over the whole period: the batch path takes only organisations whose
     promotional credit does not expire inside it, and for them R10's "usage consumed
     before the expiry" is all of it.
+
+    `opening`: the add-ons' part of the opening state the other events start from
+    (core.metering.Opening.without_runs), when they are the period's own only.
     """
     period, cur = given.period, currency(given.customer.currency)
-    usage = meter(other_events, period.start, period.end)
+    usage = meter(other_events, period.start, period.end, opening=opening)
     rating = rate(usage, catalog, cur.code, given.policy)
     compared = line_totals(rebill(rating, FORMER_POLICY), cur)
     lines = build_lines(rating, usage, cur)

@@ -20,7 +20,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -50,6 +50,7 @@ from bysecond.services.customers import (
     grant_value,
 )
 from bysecond.services.invoice_record import InvoiceRecord
+from bysecond.services.openings import CountedOpening, openings_at
 from bysecond.store.binary_rows import rows_in_binary
 from bysecond.store.database import Database, open_database
 from bysecond.store.events import events_before
@@ -59,6 +60,7 @@ from bysecond.store.schema import Invoice as StoredInvoice
 from .assemble import OrganizationInput, invoice_from_columns
 from .inputs import inputs_hash, run_fingerprint
 from .load import EventReader, columnar_readable
+from .opening import closing_openings, opening_names, opening_runs, read_events
 from .prices import EPOCH, instance_prices
 from .uptime import ApplicationUptime, UptimeRater
 from .write import write_shard
@@ -106,7 +108,14 @@ def bill_period_columnar(
 
     def write(part: list[str], rated: RatedShard) -> None:
         written = write_shard(
-            database, context, period_key, part, rated.invoices, issue, rated.ledger_counts
+            database,
+            context,
+            period_key,
+            part,
+            rated.invoices,
+            issue,
+            rated.ledger_counts,
+            openings=rated.openings,
         )
         _collect(report, written, progress)
 
@@ -227,6 +236,9 @@ class RatedShard:
     # (absent: none), before any of them: the writer issues an invoice only with the
     # same count, the balances its credit lines were computed from (invariant 4).
     ledger_counts: dict[str, int]
+    # The states at the period's end of the organisations billed from columns, once the
+    # period is over at the run's clock, for the next period (batch/opening.py).
+    openings: dict[str, CountedOpening] = field(default_factory=dict)
 
 
 def rate_shard(
@@ -255,15 +267,28 @@ def rate_shard(
     invoices = _unchanged_drafts(database, run, period_key, shard)
     for org in invoices:
         del shard.inputs[org]
+    closing: dict[str, CountedOpening] = {}
     if shard.inputs:
         ends = {org: _micros(given.period.end) for org, given in shard.inputs.items()}
+        with database.unit_of_work(read_only=True) as uow:
+            openings = openings_at(
+                uow.connection, {org: given.period.start for org, given in shard.inputs.items()}
+            )
         with ExitStack() as own:
             reader = reader or own.enter_context(EventReader(database.url))
             rater = rater or own.enter_context(UptimeRater())
-            events = reader.read(sorted(shard.inputs), max(ends.values()))
+            events = read_events(reader, sorted(shard.inputs), max(ends.values()), openings)
             organizations = _organization_table(shard.inputs)
             counts = _events_before_end(events, organizations)
-            uptime = rater.rate(events, organizations, prices)
+            for org, counted in openings.items():  # the events before the state's instant
+                counts[org] = counts.get(org, 0) + counted.events_before
+            carried = opening_runs(openings, events.schema)
+            uptime = rater.rate(
+                pa.concat_tables([events, carried]) if carried.num_rows else events,
+                organizations,
+                prices,
+                opening_names(openings),
+            )
         shard.reference |= uptime.needs_reference
         lines: dict[str, list[ApplicationUptime]] = defaultdict(list)
         for line in uptime.lines:
@@ -271,6 +296,7 @@ def rate_shard(
         others = _other_events(events, shard.inputs)
         for org, given in shard.inputs.items():
             if org not in shard.reference:
+                opening = openings.get(org)
                 invoice = invoice_from_columns(
                     given,
                     lines.get(org, []),
@@ -278,11 +304,19 @@ def rate_shard(
                     prices.denominator,
                     context.catalog,
                     context.seller,
+                    opening=opening.opening.without_runs() if opening else None,
                 )
                 hashed = inputs_hash(run, given, counts.get(org, 0))
                 invoices[org] = InvoiceRecord.of(invoice, hashed)
+        # A period over at the run's clock leaves its state to the next one; one still
+        # going would see it change with every event to come.
+        over = _micros(context.as_of)
+        closed = {
+            org: end for org, end in ends.items() if org not in shard.reference and end <= over
+        }
+        closing = closing_openings(closed, uptime, others, openings, counts)
     invoices |= _core_invoices(database, context, period_key, shard.reference - shard.final)
-    return RatedShard(invoices, shard.reference, shard.ledger_counts)
+    return RatedShard(invoices, shard.reference, shard.ledger_counts, closing)
 
 
 def _core_invoices(

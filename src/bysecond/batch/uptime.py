@@ -20,6 +20,7 @@ from .prices import PriceColumns
 
 # R3: at one instant an instance stops before it starts again; then by (source, id).
 _ORDER = "t, rank, source, id"
+_BEFORE_ANY = "(-9223372036854775807)::BIGINT"  # an instant before every event
 # Organisation and instance as integers in the order of their ids (`_in_sequence`).
 _SEQUENCE = [
     ("organization", "ascending"),
@@ -111,6 +112,20 @@ FROM kept k JOIN prices p
   ON p.key = 'instance.' || k.flavor AND p.currency = k.currency
  AND p.valid_to > k.s AND (p.valid_from < k.e OR (k.s = k.e AND p.valid_from <= k.s))
 """,
+    # Each application's name in force at its organisation's period end: the last one a
+    # start gave (R3's order), else the one the opening state carries (batch/opening.py).
+    f"""
+CREATE OR REPLACE TEMP TABLE names AS
+SELECT org, application_id, last(application_name ORDER BY {_ORDER}) AS application_name
+FROM (
+    SELECT org, t, rank, source, id, application_id, application_name FROM sequenced
+    WHERE type = 'instance.started' AND application_name IS NOT NULL
+    UNION ALL
+    SELECT organization_id, {_BEFORE_ANY}, 0, '', '', application_id, application_name
+    FROM opening_names
+)
+GROUP BY org, application_id
+""",
     # Uptime with no price in force: the reference path refuses to finalise it.
     """
 CREATE OR REPLACE TEMP TABLE unpriced AS
@@ -165,13 +180,7 @@ ORDER BY org, application_id, seg_s, instance_id, seg_e, price_key
 """
 
 # Each application line's totals, in the same order of lines as _DETAILS.
-_TOTALS = f"""{_PIECES},
-names AS (
-    SELECT org, application_id, last(application_name ORDER BY {_ORDER}) AS application_name
-    FROM sequenced
-    WHERE type = 'instance.started' AND application_name IS NOT NULL
-    GROUP BY org, application_id
-)
+_TOTALS = f"""{_PIECES}
 SELECT d.org, d.application_id, n.application_name,
        sum(d.billed)::BIGINT AS billed, sum(d.exact) AS exact,
        sum(d.former_billed)::BIGINT AS former_billed, sum(d.former) AS former,
@@ -183,7 +192,20 @@ ORDER BY d.org, d.application_id
 """
 
 _NEEDS_REFERENCE = "SELECT org FROM anomalous UNION SELECT org FROM unpriced"
-_TABLES = ("sequenced", "anomalous", "kept", "segments", "unpriced")
+# What the events before each organisation's period end leave for its next period
+# (core.metering.Opening): the runs still open, and the applications' names. An
+# organisation with an anomaly is left out: the core bills it and makes its state.
+_OPEN_RUNS = """
+SELECT org, instance_id, application_id, flavor, role, t FROM sequenced
+WHERE type = 'instance.started' AND next_type IS NULL AND org NOT IN (SELECT org FROM anomalous)
+ORDER BY org, instance_id
+"""
+_NAMES = """
+SELECT org, application_id, application_name FROM names
+WHERE org NOT IN (SELECT org FROM anomalous)
+ORDER BY org, application_id
+"""
+_TABLES = ("sequenced", "anomalous", "names", "kept", "segments", "unpriced")
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,10 +224,35 @@ class ApplicationUptime:
     builds: int
 
 
+@dataclass(frozen=True, slots=True)
+class OpenRun:
+    """A run still open at its organisation's period end (core.metering.Span's fields)."""
+
+    organization_id: str
+    instance_id: str
+    application_id: str
+    flavor: str
+    role: str
+    start_us: int
+
+
 @dataclass(frozen=True)
 class ShardUptime:
     lines: list[ApplicationUptime]
     needs_reference: set[str]  # organisations the reference path must bill
+    # For the others: what their period leaves to the next (batch/opening.py).
+    open_runs: list[OpenRun]
+    names: list[tuple[str, str, str]]  # organisation, application, name
+
+
+# The applications' names carried by opening states (empty: none).
+NO_NAMES = pa.table(
+    {
+        "organization_id": pa.array([], pa.string()),
+        "application_id": pa.array([], pa.string()),
+        "application_name": pa.array([], pa.string()),
+    }
+)
 
 
 class UptimeRater:
@@ -230,13 +277,25 @@ class UptimeRater:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    def rate(self, events: pa.Table, orgs: pa.Table, prices: PriceColumns) -> ShardUptime:
-        """Every application line of the shard's organisations, and who needs the core."""
+    def rate(
+        self,
+        events: pa.Table,
+        orgs: pa.Table,
+        prices: PriceColumns,
+        opening_names: pa.Table = NO_NAMES,
+    ) -> ShardUptime:
+        """Every application line of the shard's organisations, and who needs the core.
+
+        `events` hold each organisation's runs open at its opening state as starts at
+        their own instants, and `opening_names` the names that state carries
+        (batch/opening.py); without a state, `events` are all its events.
+        """
         integer, scale, divisor = _arithmetic(orgs, prices)
         connection = self._connection
         connection.register("instance_events", _in_sequence(events, orgs))
         connection.register("orgs", orgs)
         connection.register("price_rows", _price_table(prices))
+        connection.register("opening_names", opening_names)
         try:
             connection.execute(
                 "CREATE OR REPLACE TEMP VIEW prices AS SELECT key, currency, valid_from, "
@@ -256,8 +315,10 @@ class UptimeRater:
             details = connection.execute(written(_DETAILS)).to_arrow_table()
             totals = connection.execute(written(_TOTALS)).fetchall()
             needs = {org for (org,) in connection.execute(_NEEDS_REFERENCE).fetchall()}
+            open_runs = [OpenRun(*row) for row in connection.execute(_OPEN_RUNS).fetchall()]
+            names = connection.execute(_NAMES).fetchall()
         finally:
-            for name in ("instance_events", "orgs", "price_rows"):
+            for name in ("instance_events", "orgs", "price_rows", "opening_names"):
                 connection.unregister(name)
             for table in _TABLES:  # the shard's rows, not kept until the next shard
                 connection.execute(f"DROP TABLE IF EXISTS {table}")
@@ -268,7 +329,7 @@ class UptimeRater:
                 totals, texts, strict=True
             )
         ]
-        return ShardUptime(lines, needs)
+        return ShardUptime(lines, needs, open_runs, names)
 
 
 def _in_sequence(events: pa.Table, orgs: pa.Table) -> pa.Table:

@@ -11,7 +11,7 @@ transaction: invoice numbers and ledger entries follow organisation id order eit
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, cast
 
@@ -29,6 +29,7 @@ from bysecond.services.billing import (
     plan_record,
 )
 from bysecond.services.invoice_record import InvoiceRecord
+from bysecond.services.openings import CountedOpening, save_openings
 from bysecond.store.database import Database
 from bysecond.store.invoice_hash import issued_document_hash
 from bysecond.store.invoices import InvoiceNumbers
@@ -209,6 +210,8 @@ def write_shard(
     invoices: dict[str, InvoiceRecord],
     issue: bool,
     counts_read: dict[str, int],
+    *,
+    openings: Mapping[str, CountedOpening] | None = None,
 ) -> list[OrganizationResult]:
     """The shard's invoices in one transaction, organisations in id order (R13).
 
@@ -220,6 +223,9 @@ def write_shard(
     whose credit ledger changed since (`counts_read`, its count of entries then: another
     run issued one of its invoices meanwhile) is computed again here, under the lock,
     instead of applying credit twice (invariant 4).
+
+    `openings`: the states the workers made at the period's end, for the next period
+    (services/openings.py), stored in the same transaction.
     """
     results: list[OrganizationResult] = []
     with database.unit_of_work() as uow:
@@ -268,5 +274,6 @@ def write_shard(
                 results.append(plan.result)
         pending.send(session)
         numbers.close()
+        save_openings(connection, openings or {})
         uow.commit()
     return results

@@ -27,7 +27,7 @@ MIGRATIONS: Final = Path(__file__).parent / "migrations"
 # The schema revision this code works with: the last of migrations/versions (a test
 # holds it to Alembic's head). A store already there is opened without loading Alembic,
 # which is a tenth of a second of every command and of every worker process.
-SCHEMA_REVISION: Final = "0006"
+SCHEMA_REVISION: Final = "0007"
 # Any constant works: it only has to be the same for every bysecond process.
 MIGRATION_LOCK_ID: Final = 0x62797365636F6E64  # "bysecond"
 _BEGIN: Final = "bysecond_sqlite_begin"

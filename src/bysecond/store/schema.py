@@ -138,6 +138,26 @@ class StoredEvent(Base):
     document: Mapped[str] = mapped_column(Text)  # the CloudEvent, canonical JSON
 
 
+class OpeningState(Base):
+    """What an organisation's events before `at` leave open and named
+    (core.metering.Opening, stored as core/opening.py writes it), so that billing a
+    period that starts at `at` reads the period's events only, not every earlier one.
+
+    Derived from the events, never a source: it is read only while `events_before` is
+    still the organisation's count of events before `at` (events are only ever added,
+    R3: the same count is the same events), and written again, replacing the row,
+    whenever a billing run computes it.
+    """
+
+    __tablename__ = "opening_states"
+
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(Instant, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)  # core.opening.OPENING_VERSION
+    events_before: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class Anomaly(Base):
     """R4: usage that could not be billed as sent is reported, never dropped."""
 

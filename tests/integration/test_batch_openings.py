@@ -1,0 +1,215 @@
+"""Opening states in the columnar run: a period billed from columns leaves the state its
+events end in (core.metering.Opening), and the next period reads its own events from it,
+not every event since the organisation's first, with the same invoices as the core's
+replay of the whole history (R2, R4, R14, R16). A state whose count of earlier events
+no longer holds is not read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from bysecond.batch import opening as batch_opening
+from bysecond.batch.load import EventReader
+from bysecond.batch.run import rate_shard
+from bysecond.core.metering import opening_at
+from bysecond.core.opening import micros, opening_from_json
+from bysecond.services.billing import bill_period
+from bysecond.services.openings import openings_at
+from bysecond.store.database import open_database
+from bysecond.store.events import events_for
+from bysecond.store.schema import OpeningState
+
+from .test_batch_billing import event, invoices, start
+from .test_batch_later_months import (
+    OCTOBER_ISSUED,
+    ORGANIZATIONS,
+    context,
+    numbered,
+    received,
+    two_months,
+)
+
+OCTOBER_START = datetime(2026, 10, 1, tzinfo=UTC)
+PARIS_OCTOBER_START = datetime(2026, 9, 30, 22, tzinfo=UTC)  # org-on-d bills in Paris
+
+
+@pytest.fixture
+def stores(database_url: str, tmp_path: Any) -> Iterator[tuple[str, str]]:
+    reference = f"sqlite:///{tmp_path / 'reference.sqlite3'}"
+    two_months(database_url, "columnar")
+    two_months(reference, "reference")
+    yield database_url, reference
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[list[str], int | None]]:
+    """Each shard read of this process: its organisations and its first instant."""
+    made: list[tuple[list[str], int | None]] = []
+    real = EventReader.read
+
+    def read(self: EventReader, orgs: Any, before: int, since: int | None = None) -> Any:
+        made.append((list(orgs), since))
+        return real(self, orgs, before, since)
+
+    monkeypatch.setattr(EventReader, "read", read)
+    return made
+
+
+def states(url: str) -> dict[str, OpeningState]:
+    database = open_database(url)
+    try:
+        with database.unit_of_work(read_only=True) as uow:
+            rows = uow.session.scalars(select(OpeningState)).all()
+            for row in rows:
+                uow.session.expunge(row)
+            return {row.organization_id: row for row in rows}
+    finally:
+        database.close()
+
+
+def test_a_period_billed_from_columns_leaves_the_state_the_cores_replay_leaves(
+    stores: tuple[str, str],
+) -> None:
+    columnar, _ = stores
+    stored = states(columnar)
+    # September was issued from columns for everyone (no late usage yet): each state is
+    # at the period's end, in the organisation's time zone (R1).
+    assert {org: row.at for org, row in stored.items()} == {
+        org: PARIS_OCTOBER_START if org == "org-on-d" else OCTOBER_START for org in ORGANIZATIONS
+    }
+    database = open_database(columnar)
+    try:
+        with database.unit_of_work(read_only=True) as uow:
+            for org, row in stored.items():
+                events = events_for(uow.connection, org, before=row.at)
+                # October's events had come when this was read, not when it was made.
+                made_from = [e for e in events if e.id.startswith("sep-")]
+                assert opening_from_json(row.at, row.state) == opening_at(made_from, row.at)
+                assert row.events_before == len(made_from)
+    finally:
+        database.close()
+    a = opening_from_json(OCTOBER_START, stored["org-on-a"].state)
+    assert list(a.runs) == ["a-2"]  # started on 29 September, stopped in October
+    assert a.application_names == {"app-org-on-a": "Shop"}
+    assert a.providers == {"a-pg": "postgresql"} and a.addon_names == {"a-pg": "Main database"}
+    assert list(opening_from_json(OCTOBER_START, stored["org-on-c"].state).runs) == ["c-1"]
+
+
+def test_a_later_month_reads_its_own_events_only_and_bills_as_the_core(
+    stores: tuple[str, str], reads: list[tuple[list[str], int | None]]
+) -> None:
+    columnar, reference = stores
+    database = open_database(columnar)
+    try:
+        rated = rate_shard(database, context(database, OCTOBER_ISSUED), "2026-10", ORGANIZATIONS)
+    finally:
+        database.close()
+    # org-on-b and org-on-e have late September usage: the core bills them (R14).
+    assert rated.reference == {"org-on-b", "org-on-e"}
+    assert reads == [(["org-on-a", "org-on-c", "org-on-d"], micros(PARIS_OCTOBER_START))]
+    # And October leaves its own states, made from September's and October's events.
+    assert sorted(rated.openings) == ["org-on-a", "org-on-c", "org-on-d"]
+    assert rated.openings["org-on-c"].opening.runs["c-1"].start == datetime(2026, 9, 20, tzinfo=UTC)
+    for url, engine in ((columnar, "columnar"), (reference, "reference")):
+        database = open_database(url)
+        try:
+            bill_period(
+                database, context(database, OCTOBER_ISSUED), "2026-10", issue=True, engine=engine
+            )  # type: ignore[arg-type]
+        finally:
+            database.close()
+    assert invoices(columnar) == invoices(reference)
+
+
+@pytest.mark.parametrize("alone_at_most", [0.5, 0.0], ids=["read-alone", "shard-read-whole"])
+def test_a_state_whose_earlier_events_changed_is_not_read(
+    stores: tuple[str, str],
+    reads: list[tuple[list[str], int | None]],
+    monkeypatch: pytest.MonkeyPatch,
+    alone_at_most: float,
+) -> None:
+    """An August run of org-on-c, received in November: before any issued period, so no
+    late usage (R14), but still running in October. The count of org-on-c's events before
+    its state's instant has moved: its whole history is read again, alone or with the
+    shard's, and its October invoice bills the run as the core does."""
+    monkeypatch.setattr(batch_opening, "_READ_ALONE_AT_MOST", alone_at_most)
+    august = [start("org-on-c", "2026-08-20T00:00:00Z", "c-0", "XS")]
+    for url in stores:
+        database = open_database(url)
+        try:
+            received(database, numbered(august, "aug"), datetime(2026, 11, 1, 2, tzinfo=UTC))
+            if url == stores[0]:
+                with database.unit_of_work(read_only=True) as uow:
+                    usable = openings_at(
+                        uow.connection, {org: OCTOBER_START for org in ["org-on-a", "org-on-c"]}
+                    )
+                assert "org-on-c" not in usable and "org-on-a" in usable
+            bill_period(
+                database,
+                context(database, OCTOBER_ISSUED),
+                "2026-10",
+                issue=False,
+                engine="columnar" if url == stores[0] else "reference",
+            )  # type: ignore[arg-type]
+        finally:
+            database.close()
+    assert invoices(stores[0]) == invoices(stores[1])
+    own = [(orgs, since) for orgs, since in reads if since is None]
+    if alone_at_most:
+        assert (["org-on-c"], None) in own
+    else:
+        assert own and "org-on-c" in own[0][0]
+    october_c = invoices(stores[0])["org-on-c 2026-10"][3]
+    assert b'"instance_id":"c-0"' in october_c
+
+
+def test_a_state_of_another_version_is_not_read(stores: tuple[str, str]) -> None:
+    columnar, _ = stores
+    database = open_database(columnar)
+    try:
+        with database.unit_of_work() as uow:
+            uow.connection.execute(
+                update(OpeningState)
+                .where(OpeningState.organization_id == "org-on-a")
+                .values(version=OpeningState.version + 1)
+            )
+            uow.commit()
+        with database.unit_of_work(read_only=True) as uow:
+            found = openings_at(uow.connection, {"org-on-a": OCTOBER_START})
+    finally:
+        database.close()
+    assert found == {}  # replayed from its first event instead
+
+
+def test_an_organisation_without_earlier_events_starts_empty(stores: tuple[str, str]) -> None:
+    columnar, _ = stores
+    database = open_database(columnar)
+    try:
+        received(
+            database,
+            numbered(
+                [
+                    event(
+                        "task.performed",
+                        "org-new",
+                        "2026-10-04T00:00:00Z",
+                        task_id="t",
+                        description="Setup",
+                        amount="5.00",
+                    )
+                ],
+                "new",
+            ),
+            datetime(2026, 10, 5, tzinfo=UTC),
+        )
+        with database.unit_of_work(read_only=True) as uow:
+            found = openings_at(uow.connection, {"org-new": OCTOBER_START})
+    finally:
+        database.close()
+    assert found["org-new"].events_before == 0
+    assert found["org-new"].opening == opening_at([], OCTOBER_START)
