@@ -10,15 +10,20 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from bysecond.batch import opening as batch_opening
 from bysecond.batch.load import EventReader
 from bysecond.batch.run import rate_shard
+from bysecond.core.document import canonical_json
+from bysecond.core.invoice import Seller
 from bysecond.core.metering import opening_at
 from bysecond.core.opening import micros, opening_from_json
-from bysecond.services.billing import bill_period
+from bysecond.services import billing, estimates
+from bysecond.services.billing import LATE_MARGIN, bill_period, late_periods
+from bysecond.services.estimates import current_estimate
 from bysecond.services.openings import openings_at
 from bysecond.store.database import open_database
 from bysecond.store.events import events_for
@@ -28,9 +33,12 @@ from .test_batch_billing import event, invoices, start
 from .test_batch_later_months import (
     OCTOBER_ISSUED,
     ORGANIZATIONS,
+    SEPTEMBER_ISSUED,
     context,
     numbered,
+    october,
     received,
+    september,
     two_months,
 )
 
@@ -72,10 +80,11 @@ def states(url: str) -> dict[str, OpeningState]:
         database.close()
 
 
-def test_a_period_billed_from_columns_leaves_the_state_the_cores_replay_leaves(
-    stores: tuple[str, str],
+@pytest.mark.parametrize("engine", ["columnar", "reference"])
+def test_a_billed_period_leaves_the_state_the_cores_replay_leaves(
+    stores: tuple[str, str], engine: str
 ) -> None:
-    columnar, _ = stores
+    columnar = stores[0] if engine == "columnar" else stores[1]
     stored = states(columnar)
     # September was issued from columns for everyone (no late usage yet): each state is
     # at the period's end, in the organisation's time zone (R1).
@@ -112,8 +121,9 @@ def test_a_later_month_reads_its_own_events_only_and_bills_as_the_core(
     # org-on-b and org-on-e have late September usage: the core bills them (R14).
     assert rated.reference == {"org-on-b", "org-on-e"}
     assert reads == [(["org-on-a", "org-on-c", "org-on-d"], micros(PARIS_OCTOBER_START))]
-    # And October leaves its own states, made from September's and October's events.
-    assert sorted(rated.openings) == ["org-on-a", "org-on-c", "org-on-d"]
+    # And October leaves its own states, made from September's and October's events, by
+    # the columns and by the core alike.
+    assert sorted(rated.openings) == ORGANIZATIONS
     assert rated.openings["org-on-c"].opening.runs["c-1"].start == datetime(2026, 9, 20, tzinfo=UTC)
     for url, engine in ((columnar, "columnar"), (reference, "reference")):
         database = open_database(url)
@@ -213,3 +223,90 @@ def test_an_organisation_without_earlier_events_starts_empty(stores: tuple[str, 
         database.close()
     assert found["org-new"].events_before == 0
     assert found["org-new"].opening == opening_at([], OCTOBER_START)
+
+
+def test_the_reference_engine_and_the_estimate_read_from_the_state_too(
+    stores: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The core bills a period from its state unless earlier periods have late usage:
+    R14 rates them again from all their events. An estimate reads from the state."""
+    _, reference = stores
+    since: dict[str, datetime | None] = {}
+
+    def spied(real: Any) -> Any:
+        def read(connection: Any, org: str, *, before: datetime, **more: Any) -> Any:
+            since[org] = more.get("since")
+            return real(connection, org, before=before, **more)
+
+        return read
+
+    monkeypatch.setattr(billing, "events_for", spied(billing.events_for))
+    database = open_database(reference)
+    try:
+        bill_period(
+            database, context(database, OCTOBER_ISSUED), "2026-10", issue=False, engine="reference"
+        )
+        assert since == {
+            "org-on-a": OCTOBER_START,
+            "org-on-b": None,  # late September usage (R14)
+            "org-on-c": OCTOBER_START,
+            "org-on-d": PARIS_OCTOBER_START,
+            "org-on-e": None,
+        }
+        monkeypatch.setattr(estimates, "events_for", spied(estimates.events_for))
+        since.clear()
+        now = datetime(2026, 10, 20, 12, tzinfo=UTC)
+        with database.unit_of_work(read_only=True) as uow:
+            opened = current_estimate(uow.session, Seller(), "org-on-a", now)
+        assert since == {"org-on-a": OCTOBER_START}
+        with database.unit_of_work() as uow:  # without states: every event is replayed
+            uow.connection.execute(delete(OpeningState))
+            uow.commit()
+        with database.unit_of_work(read_only=True) as uow:
+            whole = current_estimate(uow.session, Seller(), "org-on-a", now)
+        assert since["org-on-a"] is None
+        assert canonical_json(opened.so_far.document()) == canonical_json(whole.so_far.document())
+        assert opened.projected == whole.projected
+        assert opened.so_far.settlement.subtotal > 0
+    finally:
+        database.close()
+
+
+@pytest.mark.parametrize("engine", ["columnar", "reference"])
+def test_R14_a_period_looked_at_again_is_rated_from_all_its_events_even_with_a_state(
+    database_url: str, engine: str
+) -> None:
+    """A task received less than LATE_MARGIN before September's issue: September's
+    invoice has it, and so does the state at 1 October, which still holds; but R14 looks
+    at September again in October. It must be rated again from all its events, not from
+    the state: it then owes nothing more, and October carries no adjustment."""
+    task = event(
+        "task.performed",
+        "org-on-c",
+        "2026-09-25T00:00:00Z",
+        task_id="c-t",
+        description="Audit",
+        amount="10.00",
+    )
+    database = open_database(database_url)
+    try:
+        received(database, numbered(september(), "sep"), datetime(2026, 10, 1, 0, 30, tzinfo=UTC))
+        received(database, numbered([task], "margin"), SEPTEMBER_ISSUED - LATE_MARGIN / 2)
+        bill_period(
+            database, context(database, SEPTEMBER_ISSUED), "2026-09", issue=True, engine=engine
+        )  # type: ignore[arg-type]
+        received(database, numbered(october(), "oct"), datetime(2026, 11, 1, 1, tzinfo=UTC))
+        with database.unit_of_work(read_only=True) as uow:
+            assert late_periods(uow.connection, ["org-on-c"], "2026-10") == {
+                ("org-on-c", "2026-09")
+            }
+            assert "org-on-c" in openings_at(uow.connection, {"org-on-c": OCTOBER_START})
+        bill_period(
+            database, context(database, OCTOBER_ISSUED), "2026-10", issue=False, engine=engine
+        )  # type: ignore[arg-type]
+    finally:
+        database.close()
+    september_c = orjson.loads(invoices(database_url)["org-on-c 2026-09"][3])
+    assert any(line["resource_id"] == "c-t" for line in september_c["lines"])
+    october_c = orjson.loads(invoices(database_url)["org-on-c 2026-10"][3])
+    assert [line for line in october_c["lines"] if line["kind"] == "adjustment"] == []

@@ -11,7 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bysecond.core.credits import GrantBalance
 from bysecond.core.document import canonical_json
+from bysecond.core.estimate import Request, authorize, estimate
 from bysecond.core.events import Event
 from bysecond.core.invoice import Customer, build_invoice
 from bysecond.core.metering import Opening, Span, meter, meter_cut, opening_at
@@ -25,6 +27,7 @@ from .test_properties import (
     ORIGIN,
     PLANS,
     cloud_event,
+    grant_sets,
     instants,
     messy_histories,
     well_formed_histories,
@@ -161,3 +164,22 @@ def test_an_opening_state_refuses_events_it_already_holds() -> None:
         meter([start], OCTOBER.start, OCTOBER.end, opening=opening)
     with pytest.raises(ValueError, match="after the window's start"):
         meter([], OCTOBER.start, OCTOBER.end, opening=Opening(OCTOBER.start + timedelta(1)))
+
+
+@given(any_history, grant_sets(), st.data())
+def test_R4_an_estimate_and_an_authorisation_from_the_opening_state_are_the_same(
+    events: list[Event], grants: list[GrantBalance], data: st.DataObject
+) -> None:
+    cut = _cut(data, events)
+    now = data.draw(_IN_OCTOBER)
+    customer = Customer("org-gen", policy="per-second")
+    opening = opening_at(events, cut)
+    later = [e for e in events if e.time >= cut]
+    opened = estimate(customer, now, later, CATALOG, grants, opening=opening)
+    whole = estimate(customer, now, events, CATALOG, grants)
+    assert canonical_json(opened.so_far.document()) == canonical_json(whole.so_far.document())
+    assert opened.projected == whole.projected
+    request = Request(data.draw(st.sampled_from(["instance.M", "addon.redis.s"])))
+    assert authorize(customer, now, later, CATALOG, grants, request, opening=opening) == authorize(
+        customer, now, events, CATALOG, grants, request
+    )

@@ -39,7 +39,7 @@ from bysecond.services.billing import (
     BillingContext,
     BillingReport,
     OrganizationResult,
-    draft_invoice,
+    compute_draft,
     organizations_with_late_usage,
 )
 from bysecond.services.customers import (
@@ -236,8 +236,8 @@ class RatedShard:
     # (absent: none), before any of them: the writer issues an invoice only with the
     # same count, the balances its credit lines were computed from (invariant 4).
     ledger_counts: dict[str, int]
-    # The states at the period's end of the organisations billed from columns, once the
-    # period is over at the run's clock, for the next period (batch/opening.py).
+    # The states the organisations' periods end in, once the period is over at the
+    # run's clock, for the next period (batch/opening.py, services/openings.py).
     openings: dict[str, CountedOpening] = field(default_factory=dict)
 
 
@@ -315,30 +315,36 @@ def rate_shard(
             org: end for org, end in ends.items() if org not in shard.reference and end <= over
         }
         closing = closing_openings(closed, uptime, others, openings, counts)
-    invoices |= _core_invoices(database, context, period_key, shard.reference - shard.final)
-    return RatedShard(invoices, shard.reference, shard.ledger_counts, closing)
+    core, core_closing = _core_invoices(
+        database, context, period_key, shard.reference - shard.final
+    )
+    invoices |= core
+    return RatedShard(invoices, shard.reference, shard.ledger_counts, closing | core_closing)
 
 
 def _core_invoices(
     database: Database, context: BillingContext, period_key: str, organizations: set[str]
-) -> dict[str, InvoiceRecord]:
+) -> tuple[dict[str, InvoiceRecord], dict[str, CountedOpening]]:
     """The invoices of the organisations the columns do not bill (late usage of an issued
     period, credit expiring inside this one, an anomaly), as the reference engine drafts
     them: nothing is written, and the writer stores them as it stores the columns' ones.
     An organisation the store does not know is left to the writer, which reports it as
-    the reference engine does.
+    the reference engine does. With them, the states their periods end in.
     """
-    if not organizations:
-        return {}
     records: dict[str, InvoiceRecord] = {}
+    closing: dict[str, CountedOpening] = {}
+    if not organizations:
+        return records, closing
     with database.unit_of_work(read_only=True) as uow:
         for org in sorted(organizations):
             try:
-                invoice = draft_invoice(uow.session, context, org, period_key)
+                draft = compute_draft(uow.session, context, org, period_key)
             except UnknownOrganization:
                 continue
-            records[org] = InvoiceRecord.of(invoice)
-    return records
+            records[org] = InvoiceRecord.of(draft.invoice)
+            if draft.closing is not None:
+                closing[org] = draft.closing
+    return records, closing
 
 
 def _unchanged_drafts(

@@ -29,7 +29,7 @@ from .invoice import (
     project_settlement,
     settlement_of_usage,
 )
-from .metering import meter_cut
+from .metering import Opening, meter_cut
 from .money import currency, format_decimal
 from .period import BillingPeriod
 
@@ -47,12 +47,18 @@ def estimate(
     catalog: Catalog,
     grants: Sequence[GrantBalance],
     seller: Seller = Seller(),  # noqa: B008 - an immutable value
+    *,
+    opening: Opening | None = None,
 ) -> Estimate:
+    """The period containing `now`, so far and projected. With an `opening` state at or
+    before the period's start, `events` are those at or after its instant."""
     period = BillingPeriod.containing(now, customer.time_zone)
     known = [event for event in events if event.time <= now]
     # One replay of the events for both: the same as `build_invoice(..., until=now)` and
     # `project_settlement(...)`, which a property test holds it to.
-    usage_so_far, usage_whole = meter_cut(known, period.start, period.clamp(now), period.end)
+    usage_so_far, usage_whole = meter_cut(
+        known, period.start, period.clamp(now), period.end, opening=opening
+    )
     so_far = invoice_of_usage(customer, period, usage_so_far, catalog, grants, seller=seller)
     projected = settlement_of_usage(customer, period, usage_whole, catalog, grants, seller=seller)
     return Estimate(so_far, projected)
@@ -83,6 +89,7 @@ def authorize(
     request: Request,
     *,
     postpaid: bool = False,
+    opening: Opening | None = None,
 ) -> Authorization:
     """May this organisation create this resource now, paid by its credits?
 
@@ -95,10 +102,10 @@ def authorize(
         return Authorization(False, Decimal(0), Decimal(0), f"{request.price_key} has no price")
     period = BillingPeriod.containing(now, customer.time_zone)
     known = [event for event in events if event.time <= now]
-    before = project_settlement(customer, period, known, catalog, grants)
+    before = project_settlement(customer, period, known, catalog, grants, opening=opening)
     # The request's own end, if it has one, lies in the future: it is added after the cut.
     with_request = [*known, *_requested(request, now, customer.id)]
-    after = project_settlement(customer, period, with_request, catalog, grants)
+    after = project_settlement(customer, period, with_request, catalog, grants, opening=opening)
     cost = after.total - before.total
     balance = sum((g.available for g in grants), Decimal(0)) - _credit_used(before)
     owed = after.amount_due

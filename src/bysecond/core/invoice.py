@@ -194,12 +194,13 @@ def project_settlement(
     grants: Sequence[GrantBalance] = (),
     *,
     seller: Seller = Seller(),
+    opening: Opening | None = None,
 ) -> Settlement:
     """What `build_invoice` would settle for the whole period (R4: running resources
     continued to its end), and nothing else: no line details, no comparison (R15), no
     document. For projections, which only their totals are read of."""
     period = BillingPeriod(period.year, period.month, customer.time_zone)  # R1
-    usage = meter(events, period.start, period.end)
+    usage = meter(events, period.start, period.end, opening=opening)
     return settlement_of_usage(customer, period, usage, catalog, grants, seller=seller)
 
 

@@ -42,6 +42,7 @@ from bysecond.core.invoice import (
     adjustments_for,
     build_invoice,
 )
+from bysecond.core.metering import opening_at
 from bysecond.core.period import MICROSECOND, BillingPeriod, rfc3339
 from bysecond.core.policy import policy as named_policy
 from bysecond.services.customers import customer, grant_balances, organization
@@ -52,6 +53,7 @@ from bysecond.store.schema import Invoice as StoredInvoice
 from bysecond.store.schema import LedgerEntry, Organization, StoredEvent
 
 from .invoice_record import InvoiceRecord
+from .openings import CountedOpening, openings_at, save_openings
 
 Outcome = Literal["finalized", "draft", "refused", "already_final", "no_usage"]
 Engine = Literal["reference", "columnar"]
@@ -175,8 +177,10 @@ def bill_organization(
         )
     if issue:  # the balances read next are the ones its ledger entries spend
         lock_ledgers(session.connection(), [organization_id])
-    invoice = draft_invoice(session, context, organization_id, period_key)
-    return record_invoice(session, context, stored, invoice, issue=issue, numbers=numbers)
+    draft = compute_draft(session, context, organization_id, period_key)
+    if draft.closing is not None:
+        save_openings(session.connection(), {organization_id: draft.closing})
+    return record_invoice(session, context, stored, draft.invoice, issue=issue, numbers=numbers)
 
 
 def lock_ledgers(connection: Connection, organizations: Sequence[str]) -> None:
@@ -338,6 +342,14 @@ def record_invoice(
     return plan.result
 
 
+@dataclass(frozen=True)
+class Draft:
+    invoice: Invoice
+    # The state the period's events end in, for the next period (services/openings.py):
+    # made once the period is over at the run's clock, and for a whole period only.
+    closing: CountedOpening | None
+
+
 def draft_invoice(
     session: Session,
     context: BillingContext,
@@ -347,12 +359,37 @@ def draft_invoice(
     until: datetime | None = None,
 ) -> Invoice:
     """The invoice as it stands now: every event known, late usage adjusted (R14)."""
+    return compute_draft(session, context, organization_id, period_key, until=until).invoice
+
+
+def compute_draft(
+    session: Session,
+    context: BillingContext,
+    organization_id: str,
+    period_key: str,
+    *,
+    until: datetime | None = None,
+) -> Draft:
+    """`draft_invoice`, and the state at the period's end it leaves.
+
+    The period is billed from the state its earlier events left (services/openings.py)
+    and its own events, unless earlier periods have late usage: R14 rates each of them
+    again, from all the events before its end.
+    """
     settings = customer(organization(session, organization_id))
     period = BillingPeriod.parse(period_key, settings.time_zone)
-    events = events_for(session.connection(), organization_id, before=period.end)
+    connection = session.connection()
+    late = late_periods(connection, [settings.id], period.key)
+    counted = (
+        None if late else openings_at(connection, {settings.id: period.start}).get(settings.id)
+    )
+    opening = counted.opening if counted else None
+    events = events_for(
+        connection, settings.id, before=period.end, since=opening.at if opening else None
+    )
     balances = grant_balances(session, organization_id, context.as_of)
-    adjustments = late_adjustments(session, context, settings, period, events)
-    return build_invoice(
+    adjustments = late_adjustments(session, context, settings, period, events, late)
+    invoice = build_invoice(
         settings,
         period,
         events,
@@ -361,7 +398,15 @@ def draft_invoice(
         seller=context.seller,
         adjustments=adjustments,
         until=until,
+        opening=opening,
     )
+    closing = None
+    if until is None and period.end <= context.as_of:
+        closing = CountedOpening(
+            opening_at(events, period.end, opening=opening),
+            (counted.events_before if counted else 0) + len(events),
+        )
+    return Draft(invoice, closing)
 
 
 def late_adjustments(
@@ -370,13 +415,14 @@ def late_adjustments(
     settings: Customer,
     period: BillingPeriod,
     events: Sequence[Event],
+    late: set[tuple[str, str]],
 ) -> list[Adjustment]:
-    """R14: for each finalised earlier period with late usage (`late_periods`), what it
-    costs now minus what was invoiced for it (including earlier adjustments).
+    """R14: for each finalised earlier period with late usage (`late`, from
+    `late_periods`), what it costs now minus what was invoiced for it (including earlier
+    adjustments). `events`: all the organisation's events before the period's end.
 
     Documents, 10-100 KB each, are read only when there is a period to rate again.
     """
-    late = late_periods(session.connection(), [settings.id], period.key)
     if not late:
         return []
     finals = session.scalars(

@@ -16,11 +16,13 @@ from bysecond.core.credits import GrantBalance
 from bysecond.core.estimate import Authorization, Estimate, Request, authorize, estimate
 from bysecond.core.events import NAME_PATTERN, Event
 from bysecond.core.invoice import Seller
+from bysecond.core.metering import Opening
 from bysecond.core.period import MICROSECOND, BillingPeriod
 from bysecond.store.events import events_for
 from bysecond.store.prices import load_catalog
 
 from .customers import Account, account, grant_balances
+from .openings import openings_at
 
 AUTHORIZABLE = ("instance.", "addon.")
 # A request lasting longer than the period is billed to the period's end anyway.
@@ -40,28 +42,46 @@ def current_estimate(
     session: Session, seller: Seller, organization_id: str, now: datetime
 ) -> Estimate:
     """The draft of the period containing `now` so far, and projected to its end."""
-    found, events, grants, catalog = _inputs(session, organization_id, now)
-    return estimate(found.customer, now, events, catalog, grants, seller)
+    found, opening, events, grants, catalog = _inputs(session, organization_id, now)
+    return estimate(found.customer, now, events, catalog, grants, seller, opening=opening)
 
 
 def authorization(
     session: Session, seller: Seller, organization_id: str, now: datetime, request: Request
 ) -> Authorization:
     """May this organisation create this resource now? A postpaid organisation always may."""
-    found, events, grants, catalog = _inputs(session, organization_id, now)
-    return authorize(found.customer, now, events, catalog, grants, request, postpaid=found.postpaid)
+    found, opening, events, grants, catalog = _inputs(session, organization_id, now)
+    return authorize(
+        found.customer,
+        now,
+        events,
+        catalog,
+        grants,
+        request,
+        postpaid=found.postpaid,
+        opening=opening,
+    )
 
 
 def _inputs(
     session: Session, organization_id: str, now: datetime
-) -> tuple[Account, list[Event], list[GrantBalance], Catalog]:
-    """What an estimate at `now` is computed from: the organisation, the events known
-    by then in its current period and before, its grants and the catalog."""
+) -> tuple[Account, Opening | None, list[Event], list[GrantBalance], Catalog]:
+    """What an estimate at `now` is computed from: the organisation, the state its
+    earlier periods left (services/openings.py) and the events known by then since that
+    state (all of them without one), its grants and the catalog."""
     found = account(session, organization_id)
     period = BillingPeriod.containing(now, found.customer.time_zone)
-    events = events_for(session.connection(), organization_id, before=_known_by(now, period))
+    connection = session.connection()
+    counted = openings_at(connection, {organization_id: period.start}).get(organization_id)
+    opening = counted.opening if counted else None
+    events = events_for(
+        connection,
+        organization_id,
+        before=_known_by(now, period),
+        since=opening.at if opening else None,
+    )
     grants = grant_balances(session, organization_id, now)
-    return found, events, grants, load_catalog(session.connection())
+    return found, opening, events, grants, load_catalog(connection)
 
 
 def _known_by(now: datetime, period: BillingPeriod) -> datetime:
