@@ -25,6 +25,7 @@ from bysecond.services import billing, estimates
 from bysecond.services.billing import LATE_MARGIN, bill_period, late_periods
 from bysecond.services.estimates import current_estimate
 from bysecond.services.openings import openings_at
+from bysecond.services.usage import usage_report
 from bysecond.store.database import open_database
 from bysecond.store.events import events_for
 from bysecond.store.schema import OpeningState
@@ -229,7 +230,8 @@ def test_the_reference_engine_and_the_estimate_read_from_the_state_too(
     stores: tuple[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The core bills a period from its state unless earlier periods have late usage:
-    R14 rates them again from all their events. An estimate reads from the state."""
+    R14 rates them again from all their events. An estimate and a usage report read
+    from the state, and give what all the events give."""
     _, reference = stores
     since: dict[str, datetime | None] = {}
 
@@ -258,13 +260,17 @@ def test_the_reference_engine_and_the_estimate_read_from_the_state_too(
         now = datetime(2026, 10, 20, 12, tzinfo=UTC)
         with database.unit_of_work(read_only=True) as uow:
             opened = current_estimate(uow.session, Seller(), "org-on-a", now)
+            used = usage_report(uow.session, "org-on-a", now)
         assert since == {"org-on-a": OCTOBER_START}
         with database.unit_of_work() as uow:  # without states: every event is replayed
             uow.connection.execute(delete(OpeningState))
             uow.commit()
         with database.unit_of_work(read_only=True) as uow:
             whole = current_estimate(uow.session, Seller(), "org-on-a", now)
+            assert usage_report(uow.session, "org-on-a", now) == used
         assert since["org-on-a"] is None
+        # The run and the add-on from September, the add-on on its new plan from 10 October.
+        assert [piece.piece.resource_id for piece in used.pieces] == ["a-pg", "a-2", "a-3", "a-pg"]
         assert canonical_json(opened.so_far.document()) == canonical_json(whole.so_far.document())
         assert opened.projected == whole.projected
         assert opened.so_far.settlement.subtotal > 0

@@ -24,6 +24,7 @@ from bysecond.store.events import events_for
 from bysecond.store.prices import load_catalog
 
 from .customers import organization
+from .openings import openings_at
 
 MICROS_PER_SECOND = 1_000_000
 
@@ -85,8 +86,13 @@ def usage_report(
     if end < start:
         raise WindowError("to", "must not be before from")
     connection = session.connection()
-    # Events before the window still count: they open runs reaching into it (R4).
-    usage = meter(events_for(connection, organization_id, before=end), start, end)
+    # Events before the window still count: they open runs reaching into it (R4). The
+    # state they left, where one is stored and holds, stands for them (openings.py).
+    counted = openings_at(connection, {organization_id: start}).get(organization_id)
+    opening = counted.opening if counted else None
+    since = opening.at if opening else None
+    events = events_for(connection, organization_id, before=end, since=since)
+    usage = meter(events, start, end, opening=opening)
     policy = named_policy(org.policy)
     catalog = load_catalog(connection)
     pieces = [_piece_usage(p, catalog, org.currency, policy) for p in usage.pieces]
