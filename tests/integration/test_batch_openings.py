@@ -125,7 +125,23 @@ def test_a_later_month_reads_its_own_events_only_and_bills_as_the_core(
     # And October leaves its own states, made from September's and October's events, by
     # the columns and by the core alike.
     assert sorted(rated.openings) == ORGANIZATIONS
-    assert rated.openings["org-on-c"].opening.runs["c-1"].start == datetime(2026, 9, 20, tzinfo=UTC)
+    # A shard whose states are all at one instant takes the read as it comes.
+    reads.clear()
+    database = open_database(columnar)
+    try:
+        utc = rate_shard(
+            database, context(database, OCTOBER_ISSUED), "2026-10", ["org-on-a", "org-on-c"]
+        )
+    finally:
+        database.close()
+    assert reads == [(["org-on-a", "org-on-c"], micros(OCTOBER_START))]
+    for org in ("org-on-a", "org-on-c"):
+        assert utc.invoices[org].head == rated.invoices[org].head
+        assert utc.invoices[org].rest == rated.invoices[org].rest
+        assert utc.openings[org] == rated.openings[org]
+    c = rated.openings["org-on-c"]
+    assert c.at == datetime(2026, 11, 1, tzinfo=UTC)
+    assert opening_from_json(c.at, c.state).runs["c-1"].start == datetime(2026, 9, 20, tzinfo=UTC)
     for url, engine in ((columnar, "columnar"), (reference, "reference")):
         database = open_database(url)
         try:

@@ -50,7 +50,7 @@ from bysecond.services.customers import (
     grant_value,
 )
 from bysecond.services.invoice_record import InvoiceRecord
-from bysecond.services.openings import CountedOpening, openings_at
+from bysecond.services.openings import CountedOpening, OpeningRow, opening_row, openings_at
 from bysecond.store.binary_rows import rows_in_binary
 from bysecond.store.database import Database, open_database
 from bysecond.store.events import events_before
@@ -238,7 +238,7 @@ class RatedShard:
     ledger_counts: dict[str, int]
     # The states the organisations' periods end in, once the period is over at the
     # run's clock, for the next period (batch/opening.py, services/openings.py).
-    openings: dict[str, CountedOpening] = field(default_factory=dict)
+    openings: dict[str, OpeningRow] = field(default_factory=dict)
 
 
 def rate_shard(
@@ -319,7 +319,8 @@ def rate_shard(
         database, context, period_key, shard.reference - shard.final
     )
     invoices |= core
-    return RatedShard(invoices, shard.reference, shard.ledger_counts, closing | core_closing)
+    closed_states = {org: opening_row(state) for org, state in (closing | core_closing).items()}
+    return RatedShard(invoices, shard.reference, shard.ledger_counts, closed_states)
 
 
 def _core_invoices(

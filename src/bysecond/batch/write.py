@@ -29,7 +29,7 @@ from bysecond.services.billing import (
     plan_record,
 )
 from bysecond.services.invoice_record import InvoiceRecord
-from bysecond.services.openings import CountedOpening, save_openings
+from bysecond.services.openings import OpeningRow, save_openings
 from bysecond.store.database import Database
 from bysecond.store.invoice_hash import issued_document_hash
 from bysecond.store.invoices import InvoiceNumbers
@@ -211,7 +211,7 @@ def write_shard(
     issue: bool,
     counts_read: dict[str, int],
     *,
-    openings: Mapping[str, CountedOpening] | None = None,
+    openings: Mapping[str, OpeningRow] | None = None,
 ) -> list[OrganizationResult]:
     """The shard's invoices in one transaction, organisations in id order (R13).
 

@@ -53,7 +53,7 @@ from bysecond.store.schema import Invoice as StoredInvoice
 from bysecond.store.schema import LedgerEntry, Organization, StoredEvent
 
 from .invoice_record import InvoiceRecord
-from .openings import CountedOpening, openings_at, save_openings
+from .openings import CountedOpening, opening_row, openings_at, save_openings
 
 Outcome = Literal["finalized", "draft", "refused", "already_final", "no_usage"]
 Engine = Literal["reference", "columnar"]
@@ -179,7 +179,7 @@ def bill_organization(
         lock_ledgers(session.connection(), [organization_id])
     draft = compute_draft(session, context, organization_id, period_key)
     if draft.closing is not None:
-        save_openings(session.connection(), {organization_id: draft.closing})
+        save_openings(session.connection(), {organization_id: opening_row(draft.closing)})
     return record_invoice(session, context, stored, draft.invoice, issue=issue, numbers=numbers)
 
 

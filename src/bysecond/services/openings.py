@@ -17,12 +17,12 @@ from datetime import datetime
 from typing import Final, cast
 
 from sqlalchemy import Connection, Table, and_, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from bysecond.core.metering import Opening
 from bysecond.core.opening import OPENING_VERSION, opening_from_json, opening_json
 from bysecond.store.events import events_before
 from bysecond.store.schema import OpeningState
+from bysecond.store.types import to_micros
 
 _STATES: Final = cast(Table, OpeningState.__table__)
 
@@ -81,28 +81,46 @@ def openings_at(
     return found
 
 
-def save_openings(connection: Connection, states: Mapping[str, CountedOpening]) -> None:
-    """Store each organisation's state at its instant, replacing one stored there."""
-    if not states:
+@dataclass(frozen=True, slots=True)
+class OpeningRow:
+    """A state in its stored form, made where it is computed (a billing worker), so that
+    the process writing the shard only writes it."""
+
+    at: datetime
+    events_before: int
+    state: bytes
+
+
+def opening_row(counted: CountedOpening) -> OpeningRow:
+    return OpeningRow(counted.opening.at, counted.events_before, opening_json(counted.opening))
+
+
+# Values are bound, never spliced: the statement is a constant.
+_UPSERT: Final = (
+    "INSERT INTO opening_states (organization_id, at, version, events_before, state)"
+    " VALUES ({0}, {0}, {0}, {0}, {0}) ON CONFLICT (organization_id, at) DO UPDATE SET"
+    " version = excluded.version, events_before = excluded.events_before,"
+    " state = excluded.state"
+)
+
+
+def save_openings(connection: Connection, rows: Mapping[str, OpeningRow]) -> None:
+    """Store each organisation's state at its instant, replacing one stored there.
+
+    Through the driver, in one executemany: a shard's 500 rows through the ORM's
+    statement took a tenth of the writing process's time for the shard.
+    """
+    if not rows:
         return
-    dialect = sqlite if connection.dialect.name == "sqlite" else postgresql
-    statement = dialect.insert(OpeningState)
-    statement = statement.on_conflict_do_update(
-        index_elements=["organization_id", "at"],
-        set_={
-            "version": statement.excluded.version,
-            "events_before": statement.excluded.events_before,
-            "state": statement.excluded.state,
-        },
-    )
-    rows = [
-        {
-            "organization_id": org,
-            "at": counted.opening.at,
-            "version": OPENING_VERSION,
-            "events_before": counted.events_before,
-            "state": opening_json(counted.opening),
-        }
-        for org, counted in sorted(states.items())
+    sqlite = connection.dialect.name == "sqlite"
+    values = [
+        (
+            org,
+            to_micros(row.at) if sqlite else row.at,
+            OPENING_VERSION,
+            row.events_before,
+            row.state,
+        )
+        for org, row in sorted(rows.items())
     ]
-    connection.execute(statement, rows)
+    connection.exec_driver_sql(_UPSERT.format("?" if sqlite else "%s"), values)
