@@ -16,7 +16,14 @@ from bysecond.core.document import canonical_json
 from bysecond.core.estimate import Request, authorize, estimate
 from bysecond.core.events import Event
 from bysecond.core.invoice import Customer, build_invoice
-from bysecond.core.metering import Opening, Span, meter, meter_cut, opening_at
+from bysecond.core.metering import (
+    Opening,
+    Span,
+    meter,
+    meter_closing,
+    meter_cut,
+    opening_at,
+)
 from bysecond.core.opening import opening_from_json, opening_json
 from bysecond.core.period import micros_between
 
@@ -143,6 +150,18 @@ def test_an_opening_state_carried_forward_is_the_state_replayed_from_the_start(
         [e for e in events if e.time >= first], second, opening=opening_at(events, first)
     )
     assert carried == opening_at(events, second)
+
+
+@given(any_history, st.data())
+def test_a_window_metered_with_its_closing_state_is_both_in_one_replay(
+    events: list[Event], data: st.DataObject
+) -> None:
+    cut = _cut(data, events)
+    opening = opening_at(events, cut)
+    later = [e for e in events if e.time >= cut]
+    usage, closing = meter_closing(later, OCTOBER.start, OCTOBER.end, opening=opening)
+    assert usage == meter(events, OCTOBER.start, OCTOBER.end)
+    assert closing == opening_at(events, OCTOBER.end)
 
 
 @given(any_history, instants)

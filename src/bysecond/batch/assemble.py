@@ -12,7 +12,7 @@ from bysecond.core.credits import Accrual, GrantBalance
 from bysecond.core.events import Event
 from bysecond.core.invoice import Comparison, Customer, Invoice, Seller, assemble_invoice
 from bysecond.core.lines import Line, build_lines, line_totals
-from bysecond.core.metering import Opening, meter
+from bysecond.core.metering import Opening, Usage, meter_closing
 from bysecond.core.money import currency, round_half_up
 from bysecond.core.period import BillingPeriod
 from bysecond.core.policy import FORMER_POLICY, Policy
@@ -32,26 +32,21 @@ class OrganizationInput:
 def invoice_from_columns(
     given: OrganizationInput,
     uptime: Sequence[ApplicationUptime],
-    other_events: Sequence[Event],
+    usage: Usage,
     denominator: int,
     catalog: Catalog,
     seller: Seller,
-    *,
-    opening: Opening | None = None,
 ) -> Invoice:
     """The same invoice `core.invoice.build_invoice` gives for these events.
 
     Instances and add-ons never share state in the core's replay, so the events other
-    than instance starts and stops are metered alone with the same result. Uptime
+    than instance starts and stops are metered alone with the same result: `usage` is
+    theirs, metered over the period by the caller (`other_usage`). Uptime
     lines accrue over the whole period: the batch path takes only organisations whose
     promotional credit does not expire inside it, and for them R10's "usage consumed
     before the expiry" is all of it.
-
-    `opening`: the add-ons' part of the opening state the other events start from
-    (core.metering.Opening.without_runs), when they are the period's own only.
     """
     period, cur = given.period, currency(given.customer.currency)
-    usage = meter(other_events, period.start, period.end, opening=opening)
     rating = rate(usage, catalog, cur.code, given.policy)
     compared = line_totals(rebill(rating, FORMER_POLICY), cur)
     lines = build_lines(rating, usage, cur)
@@ -95,3 +90,13 @@ def _description(app: ApplicationUptime) -> str:
     if app.builds:
         text += f", {app.builds} of them build{'s' * (app.builds != 1)}"
     return text
+
+
+def other_usage(
+    given: OrganizationInput, other_events: Sequence[Event], opening: Opening | None
+) -> tuple[Usage, Opening]:
+    """The usage of the events other than instance starts and stops over the period, and
+    the add-ons' part of the state they leave at its end, in one replay. `opening`: the
+    add-ons' part of the opening state (core.metering.Opening.without_runs) when
+    `other_events` are the period's own only."""
+    return meter_closing(other_events, given.period.start, given.period.end, opening=opening)

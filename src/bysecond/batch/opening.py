@@ -16,8 +16,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from bysecond.core.events import Event
-from bysecond.core.metering import Opening, Span, opening_at
+from bysecond.core.metering import Opening, Span
 from bysecond.core.opening import instant, micros
 from bysecond.services.openings import CountedOpening
 
@@ -114,14 +113,13 @@ def opening_names(openings: Mapping[str, CountedOpening]) -> pa.Table:
 def closing_openings(
     ends: Mapping[str, int],
     uptime: ShardUptime,
-    other_events: Mapping[str, Sequence[Event]],
-    openings: Mapping[str, CountedOpening],
+    addon_states: Mapping[str, Opening],
     counts: Mapping[str, int],
 ) -> dict[str, CountedOpening]:
     """The state at each organisation's period end (`ends`, microseconds), for its next
-    period: the uptime query's open runs and names, and the core's replay of the other
-    events from the add-ons' part of the opening state. `counts`: the organisation's
-    events before its end, which the state is made from."""
+    period: the uptime query's open runs and names, with the add-ons' part the core's
+    replay of the other events left (`addon_states`, batch/assemble.py's `other_usage`).
+    `counts`: the organisation's events before its end, which the state is made from."""
     runs: dict[str, dict[str, Span]] = {org: {} for org in ends}
     for run in uptime.open_runs:
         if run.organization_id in runs:
@@ -131,13 +129,8 @@ def closing_openings(
         if org in names:
             names[org][app] = name
     made: dict[str, CountedOpening] = {}
-    for org, end_us in ends.items():
-        given = openings.get(org)
-        addons = opening_at(
-            other_events.get(org, ()),
-            instant(end_us),
-            opening=given.opening.without_runs() if given else None,
-        )
+    for org in ends:
+        addons = addon_states[org]
         state = Opening(
             addons.at,
             runs[org],

@@ -32,6 +32,7 @@ from sqlalchemy import Row, select
 
 from bysecond.core.credits import GrantBalance
 from bysecond.core.events import Event, stored_event
+from bysecond.core.metering import Opening
 from bysecond.core.period import MICROSECOND, BillingPeriod
 from bysecond.core.policy import PolicyError
 from bysecond.core.policy import policy as named_policy
@@ -57,7 +58,7 @@ from bysecond.store.events import events_before
 from bysecond.store.schema import CreditGrant, InvoiceBody, LedgerEntry, Organization
 from bysecond.store.schema import Invoice as StoredInvoice
 
-from .assemble import OrganizationInput, invoice_from_columns
+from .assemble import OrganizationInput, invoice_from_columns, other_usage
 from .inputs import inputs_hash, run_fingerprint
 from .load import EventReader, columnar_readable
 from .opening import closing_openings, opening_names, opening_runs, read_events
@@ -294,17 +295,22 @@ def rate_shard(
         for line in uptime.lines:
             lines[line.organization_id].append(line)
         others = _other_events(events, shard.inputs)
+        addon_states: dict[str, Opening] = {}
         for org, given in shard.inputs.items():
             if org not in shard.reference:
                 opening = openings.get(org)
+                usage, addon_states[org] = other_usage(
+                    given,
+                    others.get(org, []),
+                    opening.opening.without_runs() if opening else None,
+                )
                 invoice = invoice_from_columns(
                     given,
                     lines.get(org, []),
-                    others.get(org, []),
+                    usage,
                     prices.denominator,
                     context.catalog,
                     context.seller,
-                    opening=opening.opening.without_runs() if opening else None,
                 )
                 hashed = inputs_hash(run, given, counts.get(org, 0))
                 invoices[org] = InvoiceRecord.of(invoice, hashed)
@@ -314,7 +320,7 @@ def rate_shard(
         closed = {
             org: end for org, end in ends.items() if org not in shard.reference and end <= over
         }
-        closing = closing_openings(closed, uptime, others, openings, counts)
+        closing = closing_openings(closed, uptime, addon_states, counts)
     core, core_closing = _core_invoices(
         database, context, period_key, shard.reference - shard.final
     )

@@ -178,6 +178,19 @@ def meter(
     return replay.usage()
 
 
+def meter_closing(
+    events: Iterable[Event], start: datetime, end: datetime, *, opening: Opening | None = None
+) -> tuple[Usage, Opening]:
+    """`meter(...)` and `opening_at(events, end, ...)`, the state the window leaves for the
+    next one, in one replay: the replay's state after the events before `end` is both."""
+    replay = _Replay(start, end, opening)
+    for event in unique_in_order(events):
+        if event.time >= end:
+            break
+        replay.apply(event)
+    return replay.usage(), replay.opening()
+
+
 def opening_at(events: Iterable[Event], at: datetime, *, opening: Opening | None = None) -> Opening:
     """The state the events before `at` leave (`Opening`), replayed from `opening` when
     one is given (at or before `at`; `events` then start at its instant)."""
