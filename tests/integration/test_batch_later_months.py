@@ -103,6 +103,18 @@ def october() -> list[dict[str, Any]]:
     ]
 
 
+def audit_task() -> dict[str, Any]:
+    """September work for org-on-c, sent when a test needs it (late, or nearly)."""
+    return event(
+        "task.performed",
+        "org-on-c",
+        "2026-09-25T00:00:00Z",
+        task_id="c-t",
+        description="Audit",
+        amount="10.00",
+    )
+
+
 def received(database: Database, events: list[dict[str, Any]], at: datetime) -> None:
     for _ in ingest(database, events, clock=lambda: at):
         pass
@@ -168,14 +180,7 @@ def test_R14_the_late_margin_counts_usage_received_just_before_the_issue(
     database = open_database(columnar)
     try:
         just_before = SEPTEMBER_ISSUED - LATE_MARGIN / 2
-        task = event(
-            "task.performed",
-            "org-on-c",
-            "2026-09-25T00:00:00Z",
-            task_id="c-t",
-            description="Audit",
-            amount="10.00",
-        )
+        task = audit_task()
         received(database, numbered([task], "margin"), just_before)
         with database.unit_of_work(read_only=True) as uow:
             late = organizations_with_late_usage(uow.connection, ORGANIZATIONS, "2026-10")

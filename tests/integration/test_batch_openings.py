@@ -21,7 +21,7 @@ from bysecond.core.document import canonical_json
 from bysecond.core.invoice import Seller
 from bysecond.core.metering import opening_at
 from bysecond.core.opening import micros, opening_from_json
-from bysecond.services import billing, estimates
+from bysecond.services import billing, openings
 from bysecond.services.billing import LATE_MARGIN, bill_period, late_periods
 from bysecond.services.estimates import current_estimate
 from bysecond.services.openings import openings_at
@@ -35,6 +35,7 @@ from .test_batch_later_months import (
     OCTOBER_ISSUED,
     ORGANIZATIONS,
     SEPTEMBER_ISSUED,
+    audit_task,
     context,
     numbered,
     october,
@@ -258,7 +259,9 @@ def test_the_reference_engine_and_the_estimate_read_from_the_state_too(
 
         return read
 
-    monkeypatch.setattr(billing, "events_for", spied(billing.events_for))
+    # Read from a state (services.openings) or, with late usage, whole (services.billing).
+    for module in (billing, openings):
+        monkeypatch.setattr(module, "events_for", spied(module.events_for))
     database = open_database(reference)
     try:
         bill_period(
@@ -271,7 +274,6 @@ def test_the_reference_engine_and_the_estimate_read_from_the_state_too(
             "org-on-d": PARIS_OCTOBER_START,
             "org-on-e": None,
         }
-        monkeypatch.setattr(estimates, "events_for", spied(estimates.events_for))
         since.clear()
         now = datetime(2026, 10, 20, 12, tzinfo=UTC)
         with database.unit_of_work(read_only=True) as uow:
@@ -302,14 +304,7 @@ def test_R14_a_period_looked_at_again_is_rated_from_all_its_events_even_with_a_s
     invoice has it, and so does the state at 1 October, which still holds; but R14 looks
     at September again in October. It must be rated again from all its events, not from
     the state: it then owes nothing more, and October carries no adjustment."""
-    task = event(
-        "task.performed",
-        "org-on-c",
-        "2026-09-25T00:00:00Z",
-        task_id="c-t",
-        description="Audit",
-        amount="10.00",
-    )
+    task = audit_task()
     database = open_database(database_url)
     try:
         received(database, numbered(september(), "sep"), datetime(2026, 10, 1, 0, 30, tzinfo=UTC))

@@ -170,12 +170,7 @@ def meter(
     at or after `end` are left for a later window. With an `opening` (at or before
     `start`), the replay starts from it, and `events` are those at or after its instant.
     """
-    replay = _Replay(start, end, opening)
-    for event in unique_in_order(events):
-        if event.time >= end:
-            break
-        replay.apply(event)
-    return replay.usage()
+    return _replayed(events, start, end, opening).usage()
 
 
 def meter_closing(
@@ -183,23 +178,26 @@ def meter_closing(
 ) -> tuple[Usage, Opening]:
     """`meter(...)` and `opening_at(events, end, ...)`, the state the window leaves for the
     next one, in one replay: the replay's state after the events before `end` is both."""
-    replay = _Replay(start, end, opening)
-    for event in unique_in_order(events):
-        if event.time >= end:
-            break
-        replay.apply(event)
+    replay = _replayed(events, start, end, opening)
     return replay.usage(), replay.opening()
 
 
 def opening_at(events: Iterable[Event], at: datetime, *, opening: Opening | None = None) -> Opening:
     """The state the events before `at` leave (`Opening`), replayed from `opening` when
     one is given (at or before `at`; `events` then start at its instant)."""
-    replay = _Replay(at, at, opening)
+    return _replayed(events, at, at, opening).opening()
+
+
+def _replayed(
+    events: Iterable[Event], start: datetime, end: datetime, opening: Opening | None
+) -> _Replay:
+    """The replay of the events before `end`, from `opening` if any, keeping `[start, end)`."""
+    replay = _Replay(start, end, opening)
     for event in unique_in_order(events):
-        if event.time >= at:
+        if event.time >= end:
             break
         replay.apply(event)
-    return replay.opening()
+    return replay
 
 
 def meter_cut(

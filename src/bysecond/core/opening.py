@@ -13,13 +13,14 @@ from typing import Any, Final
 import orjson
 
 from .metering import Opening, Span
+from .period import micros_between
 
 OPENING_VERSION: Final = 1
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def micros(instant: datetime) -> int:
-    return (instant - _EPOCH) // timedelta(microseconds=1)
+    return micros_between(_EPOCH, instant)
 
 
 def instant(count: int) -> datetime:

@@ -53,7 +53,7 @@ from bysecond.store.schema import Invoice as StoredInvoice
 from bysecond.store.schema import LedgerEntry, Organization, StoredEvent
 
 from .invoice_record import InvoiceRecord
-from .openings import CountedOpening, opening_row, openings_at, save_openings
+from .openings import CountedOpening, opened_events, opening_row, save_openings
 
 Outcome = Literal["finalized", "draft", "refused", "already_final", "no_usage"]
 Engine = Literal["reference", "columnar"]
@@ -380,13 +380,11 @@ def compute_draft(
     period = BillingPeriod.parse(period_key, settings.time_zone)
     connection = session.connection()
     late = late_periods(connection, [settings.id], period.key)
-    counted = (
-        None if late else openings_at(connection, {settings.id: period.start}).get(settings.id)
-    )
+    if late:  # R14 rates each late period again, from all the events before its end
+        counted, events = None, events_for(connection, settings.id, before=period.end)
+    else:
+        counted, events = opened_events(connection, settings.id, period.start, period.end)
     opening = counted.opening if counted else None
-    events = events_for(
-        connection, settings.id, before=period.end, since=opening.at if opening else None
-    )
     balances = grant_balances(session, organization_id, context.as_of)
     adjustments = late_adjustments(session, context, settings, period, events, late)
     invoice = build_invoice(

@@ -18,11 +18,10 @@ from bysecond.core.events import NAME_PATTERN, Event
 from bysecond.core.invoice import Seller
 from bysecond.core.metering import Opening
 from bysecond.core.period import MICROSECOND, BillingPeriod
-from bysecond.store.events import events_for
 from bysecond.store.prices import load_catalog
 
 from .customers import Account, account, grant_balances
-from .openings import openings_at
+from .openings import opened_events
 
 AUTHORIZABLE = ("instance.", "addon.")
 # A request lasting longer than the period is billed to the period's end anyway.
@@ -72,14 +71,10 @@ def _inputs(
     found = account(session, organization_id)
     period = BillingPeriod.containing(now, found.customer.time_zone)
     connection = session.connection()
-    counted = openings_at(connection, {organization_id: period.start}).get(organization_id)
-    opening = counted.opening if counted else None
-    events = events_for(
-        connection,
-        organization_id,
-        before=_known_by(now, period),
-        since=opening.at if opening else None,
+    counted, events = opened_events(
+        connection, organization_id, period.start, _known_by(now, period)
     )
+    opening = counted.opening if counted else None
     grants = grant_balances(session, organization_id, now)
     return found, opening, events, grants, load_catalog(connection)
 

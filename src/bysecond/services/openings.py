@@ -18,9 +18,10 @@ from typing import Final, cast
 
 from sqlalchemy import Connection, Table, and_, func, select
 
+from bysecond.core.events import Event
 from bysecond.core.metering import Opening
 from bysecond.core.opening import OPENING_VERSION, opening_from_json, opening_json
-from bysecond.store.events import events_before
+from bysecond.store.events import events_before, events_for
 from bysecond.store.schema import OpeningState
 from bysecond.store.types import to_micros
 
@@ -79,6 +80,19 @@ def openings_at(
             if count == 0:
                 found[org] = CountedOpening(Opening(start), 0)
     return found
+
+
+def opened_events(
+    connection: Connection, organization_id: str, start: datetime, before: datetime
+) -> tuple[CountedOpening | None, list[Event]]:
+    """What a window starting at `start` is metered from: the organisation's opening
+    state at or before it (`openings_at`), and its events before `before` from the
+    state's instant; without a state, every event before `before`."""
+    counted = openings_at(connection, {organization_id: start}).get(organization_id)
+    if counted is None:
+        return None, events_for(connection, organization_id, before=before)
+    events = events_for(connection, organization_id, before=before, since=counted.opening.at)
+    return counted, events
 
 
 @dataclass(frozen=True, slots=True)

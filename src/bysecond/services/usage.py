@@ -20,11 +20,10 @@ from bysecond.core.period import BillingPeriod, micros_between, require_aware
 from bysecond.core.policy import Policy
 from bysecond.core.policy import policy as named_policy
 from bysecond.store.anomalies import anomalies_for
-from bysecond.store.events import events_for
 from bysecond.store.prices import load_catalog
 
 from .customers import organization
-from .openings import openings_at
+from .openings import opened_events
 
 MICROS_PER_SECOND = 1_000_000
 
@@ -88,10 +87,8 @@ def usage_report(
     connection = session.connection()
     # Events before the window still count: they open runs reaching into it (R4). The
     # state they left, where one is stored and holds, stands for them (openings.py).
-    counted = openings_at(connection, {organization_id: start}).get(organization_id)
+    counted, events = opened_events(connection, organization_id, start, end)
     opening = counted.opening if counted else None
-    since = opening.at if opening else None
-    events = events_for(connection, organization_id, before=end, since=since)
     usage = meter(events, start, end, opening=opening)
     policy = named_policy(org.policy)
     catalog = load_catalog(connection)
